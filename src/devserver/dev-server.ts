@@ -1,0 +1,167 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Connection } from '@temporalio/client';
+import { ALL_SEARCH_ATTRIBUTES } from '../search-attributes';
+import { resolveTemporalCli, type ResolvedCli } from './temporal-cli';
+
+export interface DevServerOptions {
+  /** gRPC port; 0 or absent picks a free loopback port. */
+  port?: number;
+  /** Web UI port; absent means headless. */
+  uiPort?: number;
+  /** SQLite file so the server's state survives a restart; absent means in memory. */
+  dbFilename?: string;
+  namespace?: string;
+  log?: (line: string) => void;
+  /** Reuse an already resolved CLI (e.g. to restart a server quickly). */
+  cli?: ResolvedCli;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  cli: ResolvedCli;
+  pid?: number;
+  /** Stop the server and wait until it has exited. */
+  stop(): Promise<void>;
+  /** Kill it hard (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`temporal server exited early (code ${child.exitCode}, signal ${child.signalCode})`);
+    }
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await conn.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // Never leave a server behind, even when the owner dies of an uncaught error.
+    process.once('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+}
+
+/**
+ * Starts `temporal server start-dev` on loopback with the project's search attributes
+ * registered, and waits until it answers.
+ */
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const namespace = opts.namespace ?? 'default';
+  const cli = opts.cli ?? (await resolveTemporalCli({ log }));
+  const port = opts.port || (await freePort());
+  const address = `127.0.0.1:${port}`;
+
+  if (cli.source === 'sdk-download') {
+    // Loaded only here: users with a local CLI never need the SDK's downloader.
+    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'cached-download', downloadDir: cli.downloadDir },
+        ip: '127.0.0.1',
+        port,
+        namespace,
+        ui: opts.uiPort !== undefined,
+        uiPort: opts.uiPort,
+        dbFilename: opts.dbFilename,
+        searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      },
+    });
+    const stop = () => env.teardown();
+    return {
+      address,
+      namespace,
+      uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+      cli,
+      stop,
+      kill: stop,
+    };
+  }
+
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  args.push('--log-level', 'error');
+  if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
+  else args.push('--headless');
+  if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
+  for (const key of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  // Metrics are off by default in our harness: a fixed metrics port would collide between servers.
+  args.push('--metrics-port', String(await freePort()));
+
+  const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  trackChild(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  try {
+    await waitUntilServing(address, child, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\nserver stderr:\n${stderr}`);
+  }
+  log(`temporal dev server: ${address} (pid ${child.pid}${opts.dbFilename ? `, db ${opts.dbFilename}` : ', in memory'})`);
+  return {
+    address,
+    namespace,
+    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    cli,
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      await waitForExit(child, 10_000);
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await waitForExit(child, 10_000);
+    },
+  };
+}

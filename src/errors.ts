@@ -1,0 +1,40 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Stable `ApplicationFailure.type` values. Callers (workflows, CLIs, other-language clients)
+ * branch on these strings, so they are part of the public contract.
+ */
+export const FailureType = {
+  /** Input failed validation; nothing was sent to MTurk. */
+  InvalidBonusRequest: 'InvalidBonusRequest',
+  /** The assignment does not exist (or is not yet submitted). */
+  AssignmentNotFound: 'AssignmentNotFound',
+  /** The assignment is in a state that cannot be approved (e.g. rejected, no override asked). */
+  AssignmentNotApprovable: 'AssignmentNotApprovable',
+  /** The worker does not match the assignment. */
+  WorkerMismatch: 'WorkerMismatch',
+  /** The account balance does not cover bonus plus fee. */
+  InsufficientFunds: 'InsufficientFunds',
+  /** Any other MTurk RequestError: MTurk refused the request and retrying will not help. */
+  MTurkRequestRejected: 'MTurkRequestRejected',
+  /** Production target chosen without explicit confirmation. */
+  ProductionNotConfirmed: 'ProductionNotConfirmed',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export interface ValidationIssue {
+  /** Field name, e.g. "bonusAmount". */
+  field: string;
+  message: string;
+}
+
+/** A non-retryable failure for input that must never reach MTurk. */
+export function invalidBonusRequest(issues: ValidationIssue[]): ApplicationFailure {
+  const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return ApplicationFailure.nonRetryable(
+    `Invalid bonus request: ${summary}`,
+    FailureType.InvalidBonusRequest,
+    { issues },
+  );
+}
