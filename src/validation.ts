@@ -1,0 +1,408 @@
+/**
+ * Input validation shared by the client helpers, the workflow entry point, the activities and
+ * the CSV command. Bad input must be refused before anything reaches MTurk, with every problem
+ * listed at once and named by its field.
+ *
+ * Pure and workflow-safe (zod and our own money module only).
+ *
+ * Limits come from MTurk's service model (botocore mturk/2017-01-17/service-2.json):
+ * - EntityId (assignment and HIT IDs): 1–64 chars, `^[A-Z0-9]+$`.
+ * - CustomerId (worker IDs): 1–64 chars, `^A[A-Z0-9]+$`.
+ * - IdempotencyToken (UniqueRequestToken): 1–64 chars, no pattern.
+ * - CurrencyAmount: `^[0-9]+(\.)?[0-9]{0,2}$` (we are stricter, see money.ts).
+ * - Reason and RequesterFeedback: plain strings, no documented maximum. We cap Reason at 4096
+ *   characters (our choice, not MTurk's) and RequesterFeedback at 1024 (the limit the legacy
+ *   MTurk API documented for approval feedback).
+ */
+import { z } from 'zod';
+import { invalidBonusRequest, type ValidationIssue } from './errors';
+import { formatCents, tryParseDollarsToCents } from './money';
+import type { ApproveAndBonusInput, ApproveAssignmentInput, SendBonusInput } from './types';
+
+/** Default cap on one bonus: $100.00. MTurk has no documented maximum; a typo should not pay $5000. */
+export const DEFAULT_MAX_BONUS_CENTS = 10_000;
+export const MTURK_ID_MAX_LENGTH = 64;
+/** Our cap; MTurk documents none for SendBonus's Reason. */
+export const REASON_MAX_LENGTH = 4096;
+export const REQUESTER_FEEDBACK_MAX_LENGTH = 1024;
+export const BONUS_KEY_MAX_LENGTH = 32;
+export const UNIQUE_REQUEST_TOKEN_MAX_LENGTH = 64;
+
+export interface ValidationLimits {
+  /** Largest bonus accepted, in cents; default {@link DEFAULT_MAX_BONUS_CENTS}. */
+  maxBonusCents?: number;
+}
+
+export type ValidatedApproveAndBonusInput = ApproveAndBonusInput & { bonusCents: number };
+export type ValidatedSendBonusInput = SendBonusInput & { bonusCents: number };
+
+export type CheckResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+
+// ---------------------------------------------------------------------------------------------
+// Field rules as plain functions: each returns one clear message, or undefined when fine.
+// ---------------------------------------------------------------------------------------------
+
+const ENTITY_ID_PATTERN = /^[A-Z0-9]+$/;
+const WORKER_ID_PATTERN = /^A[A-Z0-9]+$/;
+const BONUS_KEY_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** Visible ASCII: tokens end up in logs and MTurk's error messages, so keep them plain. */
+const TOKEN_PATTERN = /^[\x21-\x7E]+$/;
+/** C0 and C1 control characters and DEL, except tab (\x09) and line feed (\x0A). */
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_CONTROL = /[\x00-\x08\x0B-\x1F\x7F-\x9F]/;
+/** A lone UTF-16 surrogate cannot be encoded as UTF-8: MTurk would receive a replacement char. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function checkMTurkId(value: string, example: string, pattern: RegExp, shape: string) {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > MTURK_ID_MAX_LENGTH) {
+    return `must be at most ${MTURK_ID_MAX_LENGTH} characters, got ${value.length}`;
+  }
+  if (!pattern.test(value)) {
+    return `must be an MTurk ID: ${shape} (like ${example}), got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+export function checkAssignmentId(value: string): string | undefined {
+  return checkMTurkId(
+    value,
+    '3AMYWKA6YBLU92KSOGLNT786ESP6OD',
+    ENTITY_ID_PATTERN,
+    'uppercase letters A-Z and digits 0-9 only',
+  );
+}
+
+export function checkHitId(value: string): string | undefined {
+  return checkMTurkId(
+    value,
+    '3Y3N5A7N4G9ZGHFQ0UBK4JB2ZRXMYP',
+    ENTITY_ID_PATTERN,
+    'uppercase letters A-Z and digits 0-9 only',
+  );
+}
+
+export function checkWorkerId(value: string): string | undefined {
+  return checkMTurkId(
+    value,
+    'A1B2C3D4E5F6G7',
+    WORKER_ID_PATTERN,
+    '"A" followed by uppercase letters A-Z and digits 0-9',
+  );
+}
+
+function describeForbiddenText(value: string): string | undefined {
+  const control = FORBIDDEN_CONTROL.exec(value);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return (
+      `must not contain control characters (only line feed and tab are allowed), ` +
+      `found U+${code} at position ${control.index}`
+    );
+  }
+  if (LONE_SURROGATE.test(value)) return 'must be valid Unicode text (found a lone surrogate)';
+  return undefined;
+}
+
+/** Checks the reason as it will be sent, i.e. after trimming. */
+export function checkReason(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) return 'must not be empty or only whitespace (the worker sees it)';
+  if (trimmed.length > REASON_MAX_LENGTH) {
+    return `must be at most ${REASON_MAX_LENGTH} characters, got ${trimmed.length}`;
+  }
+  return describeForbiddenText(trimmed);
+}
+
+export function checkRequesterFeedback(value: string): string | undefined {
+  if (value.length > REQUESTER_FEEDBACK_MAX_LENGTH) {
+    return `must be at most ${REQUESTER_FEEDBACK_MAX_LENGTH} characters, got ${value.length}`;
+  }
+  return describeForbiddenText(value);
+}
+
+export function checkBonusKey(value: string): string | undefined {
+  if (value.length === 0 || value.length > BONUS_KEY_MAX_LENGTH) {
+    return `must be 1-${BONUS_KEY_MAX_LENGTH} characters, got ${value.length}`;
+  }
+  if (!BONUS_KEY_PATTERN.test(value)) {
+    return `may contain only letters, digits, "_", "." and "-", got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+export function checkUniqueRequestToken(value: string): string | undefined {
+  if (value.length === 0 || value.length > UNIQUE_REQUEST_TOKEN_MAX_LENGTH) {
+    return `must be 1-${UNIQUE_REQUEST_TOKEN_MAX_LENGTH} characters, got ${value.length}`;
+  }
+  if (!TOKEN_PATTERN.test(value)) return 'may contain only visible ASCII characters (no spaces)';
+  return undefined;
+}
+
+export type BonusAmountCheck = { ok: true; cents: number } | { ok: false; message: string };
+
+/** Syntax per money.ts, then 0 < amount ≤ cap. */
+export function checkBonusAmount(value: string, limits: ValidationLimits = {}): BonusAmountCheck {
+  const maxBonusCents = resolveMaxBonusCents(limits);
+  const parsed = tryParseDollarsToCents(value);
+  if (!parsed.ok) return parsed;
+  if (parsed.cents <= 0) return { ok: false, message: `must be more than 0.00, got "${value}"` };
+  if (parsed.cents > maxBonusCents) {
+    return {
+      ok: false,
+      message:
+        `must be at most ${formatCents(maxBonusCents)} (the configured maximum bonus), ` +
+        `got ${formatCents(parsed.cents)}`,
+    };
+  }
+  return { ok: true, cents: parsed.cents };
+}
+
+function resolveMaxBonusCents(limits: ValidationLimits): number {
+  const max = limits.maxBonusCents ?? DEFAULT_MAX_BONUS_CENTS;
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    // A configuration mistake, not bad input: fail loudly rather than let every bonus through.
+    throw new RangeError(`maxBonusCents must be a positive integer, got ${String(max)}`);
+  }
+  return max;
+}
+
+// ---------------------------------------------------------------------------------------------
+// zod schemas built from the rules above.
+// ---------------------------------------------------------------------------------------------
+
+function typeError(expected: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? 'is required' : `must be ${expected}`;
+}
+
+function text(rule: (value: string) => string | undefined) {
+  return z.string({ error: typeError('a string') }).superRefine((value, ctx) => {
+    const message = rule(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  });
+}
+
+const flag = () => z.boolean({ error: typeError('true or false') }).optional();
+
+export const assignmentIdSchema = text(checkAssignmentId);
+export const workerIdSchema = text(checkWorkerId);
+export const hitIdSchema = text(checkHitId);
+export const bonusKeySchema = text(checkBonusKey);
+export const uniqueRequestTokenSchema = text(checkUniqueRequestToken);
+/** Output is trimmed. */
+export const reasonSchema = text(checkReason).transform((value) => value.trim());
+/** Output is trimmed; empty feedback becomes absent. */
+export const requesterFeedbackSchema = text(checkRequesterFeedback).transform((value) => {
+  const trimmed = value.trim();
+  return trimmed.length > 0 ? trimmed : undefined;
+});
+
+/** Output is `{ bonusAmount: "5.00", bonusCents: 500 }` for input "5". */
+export function bonusAmountSchema(limits: ValidationLimits = {}) {
+  return z
+    .string({ error: typeError('a string of dollars such as "1.20"') })
+    .transform((value, ctx) => {
+      const result = checkBonusAmount(value, limits);
+      if (!result.ok) {
+        ctx.issues.push({ code: 'custom', message: result.message, input: value });
+        return z.NEVER;
+      }
+      return { bonusAmount: formatCents(result.cents), bonusCents: result.cents };
+    });
+}
+
+function approveAndBonusSchema(limits: ValidationLimits) {
+  return z
+    .strictObject({
+      assignmentId: assignmentIdSchema,
+      workerId: workerIdSchema,
+      bonusAmount: bonusAmountSchema(limits),
+      reason: reasonSchema,
+      requesterFeedback: requesterFeedbackSchema.optional(),
+      overrideRejection: flag(),
+      bonusKey: bonusKeySchema.optional(),
+      skipApproval: flag(),
+    })
+    .transform((input): ValidatedApproveAndBonusInput =>
+      withoutUndefined({
+        assignmentId: input.assignmentId,
+        workerId: input.workerId,
+        bonusAmount: input.bonusAmount.bonusAmount,
+        bonusCents: input.bonusAmount.bonusCents,
+        reason: input.reason,
+        requesterFeedback: input.requesterFeedback,
+        overrideRejection: input.overrideRejection,
+        bonusKey: input.bonusKey,
+        skipApproval: input.skipApproval,
+      }),
+    );
+}
+
+function sendBonusSchema(limits: ValidationLimits) {
+  return z
+    .strictObject({
+      workerId: workerIdSchema,
+      assignmentId: assignmentIdSchema,
+      bonusAmount: bonusAmountSchema(limits),
+      reason: reasonSchema,
+      uniqueRequestToken: uniqueRequestTokenSchema,
+      priorPaymentPossible: flag(),
+    })
+    .transform((input): ValidatedSendBonusInput =>
+      withoutUndefined({
+        workerId: input.workerId,
+        assignmentId: input.assignmentId,
+        bonusAmount: input.bonusAmount.bonusAmount,
+        bonusCents: input.bonusAmount.bonusCents,
+        reason: input.reason,
+        uniqueRequestToken: input.uniqueRequestToken,
+        priorPaymentPossible: input.priorPaymentPossible,
+      }),
+    );
+}
+
+const approveAssignmentSchema = z
+  .strictObject({
+    assignmentId: assignmentIdSchema,
+    requesterFeedback: requesterFeedbackSchema.optional(),
+    overrideRejection: flag(),
+  })
+  .transform((input): ApproveAssignmentInput =>
+    withoutUndefined({
+      assignmentId: input.assignmentId,
+      requesterFeedback: input.requesterFeedback,
+      overrideRejection: input.overrideRejection,
+    }),
+  );
+
+/**
+ * Drops keys whose value is undefined, so results serialise the same everywhere (Temporal
+ * payloads, JSON in other languages) and `'key' in value` means the caller set it.
+ */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a schema: zod issues → our ValidationIssue list.
+// ---------------------------------------------------------------------------------------------
+
+function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const issue of error.issues) {
+    const field = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        issues.push({ field: field ? `${field}.${key}` : key, message: 'is not a known field' });
+      }
+    } else if (field === '' && issue.code === 'invalid_type') {
+      issues.push({ field: 'input', message: 'must be an object' });
+    } else {
+      issues.push({ field: field || 'input', message: issue.message });
+    }
+  }
+  return issues;
+}
+
+function check<T>(schema: z.ZodType<T>, input: unknown): CheckResult<T> {
+  const result = schema.safeParse(input);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, issues: toValidationIssues(result.error) };
+}
+
+function orThrow<T>(result: CheckResult<T>): T {
+  if (!result.ok) throw invalidBonusRequest(result.issues);
+  return result.value;
+}
+
+export function checkApproveAndBonusInput(
+  input: unknown,
+  limits: ValidationLimits = {},
+): CheckResult<ValidatedApproveAndBonusInput> {
+  return check(approveAndBonusSchema(limits), input);
+}
+
+export function checkSendBonusInput(
+  input: unknown,
+  limits: ValidationLimits = {},
+): CheckResult<ValidatedSendBonusInput> {
+  return check(sendBonusSchema(limits), input);
+}
+
+export function checkApproveAssignmentInput(input: unknown): CheckResult<ApproveAssignmentInput> {
+  return check(approveAssignmentSchema, input);
+}
+
+/**
+ * Validates and normalises a workflow input ("5" → "5.00", reason trimmed, empty feedback
+ * dropped). Throws `invalidBonusRequest(issues)`: a non-retryable ApplicationFailure of type
+ * InvalidBonusRequest listing every problem by field.
+ */
+export function validateApproveAndBonusInput(
+  input: unknown,
+  limits: ValidationLimits = {},
+): ValidatedApproveAndBonusInput {
+  return orThrow(checkApproveAndBonusInput(input, limits));
+}
+
+/** As {@link validateApproveAndBonusInput}, for the sendBonus activity's input. */
+export function validateSendBonusInput(
+  input: unknown,
+  limits: ValidationLimits = {},
+): ValidatedSendBonusInput {
+  return orThrow(checkSendBonusInput(input, limits));
+}
+
+/** As {@link validateApproveAndBonusInput}, for the approveAssignment activity's input. */
+export function validateApproveAssignmentInput(input: unknown): ApproveAssignmentInput {
+  return orThrow(checkApproveAssignmentInput(input));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV rows.
+// ---------------------------------------------------------------------------------------------
+
+const ROW_TEXT_FIELDS = ['assignmentId', 'workerId', 'bonusAmount', 'reason'] as const;
+const ROW_OPTIONAL_TEXT_FIELDS = ['requesterFeedback', 'bonusKey'] as const;
+const ROW_FLAG_FIELDS = ['overrideRejection', 'skipApproval'] as const;
+
+/**
+ * Checks one CSV row (column name → cell) as an approve-and-bonus request, without throwing,
+ * so the CSV command can report every bad row at once.
+ *
+ * CSV-specific leniency, and only this: columns other than the request's fields are ignored
+ * (exports from MTurk carry many); an empty cell in an optional column means "not set"; flag
+ * columns accept "true"/"false" (any case). Required cells are checked as strictly as
+ * everywhere else: " 5" is refused, not trimmed.
+ */
+export function checkBonusRow(
+  row: unknown,
+  limits: ValidationLimits = {},
+): CheckResult<ValidatedApproveAndBonusInput> {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+    return { ok: false, issues: [{ field: 'row', message: 'must be an object of columns' }] };
+  }
+  const cells = row as Record<string, unknown>;
+  const request: Record<string, unknown> = {};
+  for (const field of ROW_TEXT_FIELDS) {
+    if (field in cells) request[field] = cells[field];
+  }
+  for (const field of ROW_OPTIONAL_TEXT_FIELDS) {
+    const cell = cells[field];
+    if (cell !== undefined && cell !== '') request[field] = cell;
+  }
+  for (const field of ROW_FLAG_FIELDS) {
+    const cell = cells[field];
+    if (typeof cell === 'string') {
+      const normalised = cell.trim().toLowerCase();
+      if (normalised === 'true') request[field] = true;
+      else if (normalised === 'false') request[field] = false;
+      else if (normalised !== '') request[field] = cell; // let the schema report it
+    } else if (cell !== undefined) {
+      request[field] = cell;
+    }
+  }
+  return checkApproveAndBonusInput(request, limits);
+}
