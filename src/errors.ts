@@ -19,6 +19,8 @@ export const FailureType = {
   MTurkRequestRejected: 'MTurkRequestRejected',
   /** Production target chosen without explicit confirmation. */
   ProductionNotConfirmed: 'ProductionNotConfirmed',
+  /** The MTurk target configuration (MTURK_TARGET, MTURK_ENDPOINT) is invalid. */
+  InvalidMTurkConfig: 'InvalidMTurkConfig',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,177 @@
+/**
+ * Which MTurk we talk to, and the one MTurkClient built for it. The client is created once at
+ * worker start and injected into the activities (the aws-sdk-js-v3 pattern): one connection
+ * pool, one credential chain, one place to read the configuration from.
+ */
+import { MTurkClient } from '@aws-sdk/client-mturk';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from './errors';
+
+export type MTurkTarget = 'local' | 'sandbox' | 'production';
+
+export const MTURK_TARGETS: readonly MTurkTarget[] = ['local', 'sandbox', 'production'];
+export const PRODUCTION_ENDPOINT = 'https://mturk-requester.us-east-1.amazonaws.com';
+export const SANDBOX_ENDPOINT = 'https://mturk-requester-sandbox.us-east-1.amazonaws.com';
+/** Where `npm run emulator` listens unless told otherwise. */
+export const DEFAULT_EMULATOR_PORT = 7890;
+/** MTurk exists in us-east-1 only. */
+export const MTURK_REGION = 'us-east-1';
+/** Long enough for MTurk on a bad day, short enough that a hung call does not eat the
+ *  activity's start-to-close timeout: Temporal retries it instead. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+
+/** Fixed credentials for the local emulator, which does not check signatures. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local-emulator', secretAccessKey: 'local-emulator' };
+
+export interface MTurkConfig {
+  target: MTurkTarget;
+  endpoint: string;
+  requestTimeoutMs: number;
+  connectionTimeoutMs: number;
+  /**
+   * `default-chain`: the AWS SDK's default credential provider chain (env, profile, SSO,
+   * instance role...). `local-dummy`: fixed fake credentials, for the emulator only.
+   */
+  credentials: 'default-chain' | 'local-dummy';
+}
+
+export interface ResolveEndpointOptions {
+  target: MTurkTarget;
+  /** Overrides the target's usual endpoint (e.g. an emulator elsewhere, or a proxy). */
+  endpoint?: string;
+  /** Port of the local emulator; default {@link DEFAULT_EMULATOR_PORT}. */
+  localPort?: number;
+}
+
+function configError(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.InvalidMTurkConfig);
+}
+
+function productionNotConfirmed(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.ProductionNotConfirmed);
+}
+
+export function isMTurkTarget(value: string): value is MTurkTarget {
+  return (MTURK_TARGETS as readonly string[]).includes(value);
+}
+
+/** The endpoint URL for a target, or the explicit override after checking it is a URL. */
+export function resolveMTurkEndpoint(options: ResolveEndpointOptions): string {
+  if (options.endpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.endpoint);
+    } catch {
+      throw configError(`MTurk endpoint ${JSON.stringify(options.endpoint)} is not a valid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw configError(`MTurk endpoint must be http(s), got ${JSON.stringify(options.endpoint)}`);
+    }
+    if (url.username || url.password) {
+      throw configError('MTurk endpoint must not contain credentials');
+    }
+    return options.endpoint.replace(/\/+$/, '');
+  }
+  switch (options.target) {
+    case 'production':
+      return PRODUCTION_ENDPOINT;
+    case 'sandbox':
+      return SANDBOX_ENDPOINT;
+    case 'local': {
+      const port = options.localPort ?? DEFAULT_EMULATOR_PORT;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw configError(`Emulator port must be 1-65535, got ${String(port)}`);
+      }
+      return `http://127.0.0.1:${port}`;
+    }
+  }
+}
+
+function isProductionHost(endpoint: string): boolean {
+  return new URL(endpoint).hostname.toLowerCase() === new URL(PRODUCTION_ENDPOINT).hostname;
+}
+
+/**
+ * Reads the MTurk target from the environment:
+ * - `MTURK_TARGET`: local (default) | sandbox | production.
+ * - `MTURK_ENDPOINT`: optional endpoint override.
+ * - `MTURK_CONFIRM_PRODUCTION`: must be exactly "yes" when the target is production, so real
+ *   money is never spent by a stray variable. Throws ApplicationFailure ProductionNotConfirmed
+ *   otherwise, and also when MTURK_ENDPOINT points at production under another target.
+ * - Local target: fixed dummy credentials unless AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+ *   are set. Sandbox and production: the SDK's default credential chain.
+ */
+export function mturkConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MTurkConfig {
+  const rawTarget = (env.MTURK_TARGET ?? '').trim() || 'local';
+  if (!isMTurkTarget(rawTarget)) {
+    throw configError(
+      `MTURK_TARGET must be one of ${MTURK_TARGETS.join(', ')}, got ${JSON.stringify(rawTarget)}`,
+    );
+  }
+  const target = rawTarget;
+  const override = env.MTURK_ENDPOINT?.trim() || undefined;
+  const endpoint = resolveMTurkEndpoint({ target, endpoint: override });
+
+  if (target === 'production' && env.MTURK_CONFIRM_PRODUCTION !== 'yes') {
+    throw productionNotConfirmed(
+      'MTURK_TARGET=production spends real money: set MTURK_CONFIRM_PRODUCTION=yes to confirm ' +
+        '(or use MTURK_TARGET=sandbox to test against the MTurk sandbox).',
+    );
+  }
+  if (target !== 'production' && isProductionHost(endpoint)) {
+    throw productionNotConfirmed(
+      `MTURK_ENDPOINT points at MTurk production but MTURK_TARGET is ${target}: ` +
+        'set MTURK_TARGET=production and MTURK_CONFIRM_PRODUCTION=yes to pay real money.',
+    );
+  }
+
+  const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
+  return {
+    target,
+    endpoint,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: DEFAULT_CONNECTION_TIMEOUT_MS,
+    credentials: target === 'local' && !hasEnvCredentials ? 'local-dummy' : 'default-chain',
+  };
+}
+
+/** Config for a local emulator at `endpoint` (tests, demos). */
+export function localMTurkConfig(endpoint: string): MTurkConfig {
+  return {
+    target: 'local',
+    endpoint: resolveMTurkEndpoint({ target: 'local', endpoint }),
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: DEFAULT_CONNECTION_TIMEOUT_MS,
+    credentials: 'local-dummy',
+  };
+}
+
+/**
+ * The MTurkClient for a config. Build it once per process and inject it.
+ *
+ * `maxAttempts: 1` turns off the SDK's own retries: Temporal owns retrying, with a durable
+ * attempt count the activity uses (attempt > 1 → look the payment up before paying again) and
+ * a backoff policy visible in the workflow's history. SDK retries inside one attempt would be
+ * invisible to both.
+ */
+export function createMTurkClient(config: MTurkConfig): MTurkClient {
+  return new MTurkClient({
+    region: MTURK_REGION,
+    endpoint: config.endpoint,
+    maxAttempts: 1,
+    requestHandler: {
+      requestTimeout: config.requestTimeoutMs,
+      connectionTimeout: config.connectionTimeoutMs,
+      // Without this the SDK only logs a warning when requestTimeout passes.
+      throwOnRequestTimeout: true,
+    },
+    ...(config.credentials === 'local-dummy' && { credentials: LOCAL_CREDENTIALS }),
+  });
+}
+
+/** One line for logs: target and endpoint, never credentials. */
+export function describeTarget(config: Pick<MTurkConfig, 'target' | 'endpoint'>): string {
+  const label = config.target === 'production' ? 'production (real money)' : config.target;
+  return `${label} at ${config.endpoint}`;
+}
