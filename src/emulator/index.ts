@@ -1,0 +1,158 @@
+/**
+ * A local MTurk Requester emulator speaking the real AWS JSON 1.1 wire protocol, so an unmodified
+ * `@aws-sdk/client-mturk` pointed at `url` works. Independent of the rest of the project.
+ */
+import type { AddressInfo } from 'node:net';
+import type { AdminApi } from './admin';
+import { FaultInjector, type FaultConfig } from './faults';
+import type { FeeRounding } from './money';
+import { createEmulatorServer } from './server';
+import { Store } from './state';
+import type { Ledger, RuntimeConfig, SeedRequest, SeedResult } from './types';
+
+export type {
+  AssignmentStatus,
+  FaultCounts,
+  Ledger,
+  LedgerAction,
+  LedgerBonus,
+  RuntimeConfig,
+  SeedAssignment,
+  SeedHit,
+  SeedRequest,
+  SeedResult,
+} from './types';
+export type { FaultConfig, OperationFaults } from './faults';
+export type { FeeRounding } from './money';
+
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. Non-loopback hosts need allowNonLoopback. */
+  host?: string;
+  /** Default 0 (a random free port). */
+  port?: number;
+  /** JSON state file: loaded at start, rewritten atomically after every change. */
+  statePath?: string;
+  /** How long a UniqueRequestToken is remembered. Default 24 h. */
+  tokenTtlMs?: number;
+  /** Whether a failed call also consumes its UniqueRequestToken. Default false. */
+  consumeTokenOnFailure?: boolean;
+  /** Rounding of fractional fee cents. Default 'half-up'. */
+  feeRounding?: FeeRounding;
+  allowNonLoopback?: boolean;
+  /** The clock (epoch ms). Default Date.now. */
+  now?: () => number;
+}
+
+export interface RunningEmulator {
+  /** e.g. http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  seed(req: SeedRequest): SeedResult;
+  setFaults(cfg: FaultConfig): void;
+  ledger(): Ledger;
+  reset(): void;
+  setBalance(dollars: string): void;
+  addBalance(dollars: string): void;
+  configure(partial: Partial<RuntimeConfig>): RuntimeConfig;
+  advanceClock(ms: number): void;
+}
+
+export const DEFAULT_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !opts.allowNonLoopback) {
+    throw new Error(
+      `MTurk emulator refuses to listen on non-loopback host ${JSON.stringify(host)}: ` +
+        'it has no authentication. Pass allowNonLoopback: true (CLI: --allow-non-loopback) to override.',
+    );
+  }
+  const store = new Store({
+    now: opts.now ?? Date.now,
+    statePath: opts.statePath,
+    tokenTtlMs: opts.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS,
+    consumeTokenOnFailure: opts.consumeTokenOnFailure ?? false,
+    feeRounding: opts.feeRounding ?? 'half-up',
+  });
+  store.configure(store.config); // validates the options
+  const faults = new FaultInjector();
+
+  // Every admin mutation is committed (persisted) before it returns.
+  const committed = <A extends unknown[], R>(fn: (...a: A) => R) => {
+    return (...a: A): R => {
+      const r = fn(...a);
+      store.commit();
+      return r;
+    };
+  };
+  const admin: AdminApi = {
+    seed: committed((req: SeedRequest) => store.seed(req)),
+    setFaults: (cfg: FaultConfig) => faults.configure(cfg),
+    faults: () => faults.current(),
+    ledger: () => store.ledger(),
+    reset: committed(() => {
+      store.reset();
+      faults.configure({});
+    }),
+    setBalance: committed((d: string) => store.setBalance(d)),
+    addBalance: committed((d: string) => store.addBalance(d)),
+    balance: () => store.balance(),
+    configure: (p: Partial<RuntimeConfig>) => store.configure(p),
+    config: () => ({ ...store.config }),
+    advanceClock: committed((ms: number) => store.advanceClock(ms)),
+    now: () => store.now(),
+  };
+
+  const server = createEmulatorServer({ store, faults, admin });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost =
+    addr.address === '0.0.0.0' || addr.address === '::'
+      ? '127.0.0.1'
+      : addr.family === 'IPv6'
+        ? `[${addr.address}]`
+        : addr.address;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${addr.port}`,
+    port: addr.port,
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        store.commit();
+      });
+      return stopping;
+    },
+    seed: admin.seed,
+    setFaults: admin.setFaults,
+    ledger: admin.ledger,
+    reset: admin.reset,
+    setBalance: admin.setBalance,
+    addBalance: admin.addBalance,
+    configure: admin.configure,
+    advanceClock: admin.advanceClock,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Input shapes of the supported operations, after the botocore MTurk model (2017-01-17),
+ * and Coral-style validation: wrong JSON types give SerializationException, constraint
+ * violations give ValidationException ("1 validation error detected: Value '0.9752' at
+ * 'bonusAmount' failed to satisfy constraint: ...").
+ */
+import { ApiError, serializationError, validationError } from './errors';
+import { CURRENCY_PATTERN } from './money';
+
+type FieldType = 'string' | 'integer' | 'boolean' | 'list' | 'any';
+
+interface Field {
+  type: FieldType;
+  required?: boolean;
+  pattern?: RegExp;
+  minLen?: number;
+  maxLen?: number;
+  min?: number;
+  max?: number;
+  enumValues?: string[];
+}
+
+const ENTITY_ID: Field = { type: 'string', pattern: /^[A-Z0-9]+$/, minLen: 1, maxLen: 64 };
+const CUSTOMER_ID: Field = { type: 'string', pattern: /^A[A-Z0-9]+$/, minLen: 1, maxLen: 64 };
+const CURRENCY: Field = { type: 'string', pattern: CURRENCY_PATTERN };
+const TOKEN: Field = { type: 'string', minLen: 1, maxLen: 64 };
+const PAGE_TOKEN: Field = { type: 'string', minLen: 1, maxLen: 255 };
+const RESULT_SIZE: Field = { type: 'integer', min: 1, max: 100 };
+const req = (f: Field): Field => ({ ...f, required: true });
+
+export const OPERATIONS: Record<string, Record<string, Field>> = {
+  CreateHIT: {
+    LifetimeInSeconds: { type: 'integer', required: true },
+    AssignmentDurationInSeconds: { type: 'integer', required: true },
+    Reward: req(CURRENCY),
+    Title: { type: 'string', required: true },
+    Description: { type: 'string', required: true },
+    MaxAssignments: { type: 'integer' },
+    AutoApprovalDelayInSeconds: { type: 'integer' },
+    Keywords: { type: 'string' },
+    Question: { type: 'string' },
+    RequesterAnnotation: { type: 'string' },
+    QualificationRequirements: { type: 'list' },
+    UniqueRequestToken: TOKEN,
+    AssignmentReviewPolicy: { type: 'any' },
+    HITReviewPolicy: { type: 'any' },
+    HITLayoutId: ENTITY_ID,
+    HITLayoutParameters: { type: 'list' },
+  },
+  GetHIT: { HITId: req(ENTITY_ID) },
+  ListAssignmentsForHIT: {
+    HITId: req(ENTITY_ID),
+    NextToken: PAGE_TOKEN,
+    MaxResults: RESULT_SIZE,
+    AssignmentStatuses: { type: 'list', enumValues: ['Submitted', 'Approved', 'Rejected'] },
+  },
+  GetAssignment: { AssignmentId: req(ENTITY_ID) },
+  ApproveAssignment: {
+    AssignmentId: req(ENTITY_ID),
+    RequesterFeedback: { type: 'string' },
+    OverrideRejection: { type: 'boolean' },
+  },
+  RejectAssignment: {
+    AssignmentId: req(ENTITY_ID),
+    RequesterFeedback: { type: 'string', required: true },
+  },
+  SendBonus: {
+    WorkerId: req(CUSTOMER_ID),
+    BonusAmount: req(CURRENCY),
+    AssignmentId: req(ENTITY_ID),
+    Reason: { type: 'string', required: true },
+    UniqueRequestToken: TOKEN,
+  },
+  ListBonusPayments: {
+    HITId: ENTITY_ID,
+    AssignmentId: ENTITY_ID,
+    NextToken: PAGE_TOKEN,
+    MaxResults: RESULT_SIZE,
+  },
+  GetAccountBalance: {},
+};
+
+export type Input = Record<string, unknown>;
+
+function memberName(name: string): string {
+  // Coral reports members in lower camel case: BonusAmount -> bonusAmount, HITId -> hITId.
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+function typeOk(t: FieldType, v: unknown): boolean {
+  switch (t) {
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'list':
+      return Array.isArray(v);
+    default:
+      return true;
+  }
+}
+
+/** Check `input` against the operation's shape. Throws ApiError; returns the input on success. */
+export function validateInput(op: string, input: Input): Input {
+  const shape = OPERATIONS[op];
+  if (!shape) return input;
+  const problems: string[] = [];
+  for (const [name, f] of Object.entries(shape)) {
+    const v = input[name];
+    const at = `at '${memberName(name)}' failed to satisfy constraint: Member must`;
+    if (v === undefined || v === null) {
+      if (f.required) problems.push(`Value null ${at} not be null`);
+      continue;
+    }
+    if (!typeOk(f.type, v)) {
+      throw serializationError(`Unexpected JSON type for member ${name} (expected ${f.type})`);
+    }
+    if (typeof v === 'string') {
+      if (f.minLen !== undefined && v.length < f.minLen) {
+        problems.push(`Value '${v}' ${at} have length greater than or equal to ${f.minLen}`);
+      } else if (f.maxLen !== undefined && v.length > f.maxLen) {
+        problems.push(`Value '${v}' ${at} have length less than or equal to ${f.maxLen}`);
+      } else if (f.pattern && !f.pattern.test(v)) {
+        problems.push(`Value '${v}' ${at} satisfy regular expression pattern: ${f.pattern.source}`);
+      }
+    } else if (typeof v === 'number') {
+      if (f.min !== undefined && v < f.min) {
+        problems.push(`Value '${v}' ${at} have value greater than or equal to ${f.min}`);
+      } else if (f.max !== undefined && v > f.max) {
+        problems.push(`Value '${v}' ${at} have value less than or equal to ${f.max}`);
+      }
+    } else if (Array.isArray(v) && f.enumValues) {
+      const allowed = f.enumValues;
+      if (v.some((x) => typeof x !== 'string' || !allowed.includes(x))) {
+        problems.push(
+          `Value '[${v.join(', ')}]' ${at} satisfy constraint: [Member must satisfy enum value set: [${allowed.join(', ')}]]`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw validationError(problems);
+  return input;
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

@@ -1,0 +1,860 @@
+/**
+ * The emulator's store and MTurk semantics: HITs, assignments, balance, bonuses, token memory.
+ * All money is integer cents. All times are epoch milliseconds of the emulator's clock.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ApiError, requestError } from './errors';
+import { newEntityId, newWorkerId } from './ids';
+import { OPERATIONS, type Input } from './model';
+import { bonusFeeCents, formatCents, parseDollars, type FeeRounding } from './money';
+import type {
+  AssignmentStatus,
+  FaultCounts,
+  Ledger,
+  LedgerAction,
+  RuntimeConfig,
+  SeedRequest,
+  SeedResult,
+} from './types';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const OVERRIDE_WINDOW_MS = 30 * DAY_MS;
+const DEFAULT_AUTO_APPROVAL_S = 3 * 24 * 60 * 60;
+const DEFAULT_PAGE_SIZE = 10;
+const STATE_VERSION = 1;
+const ENTITY_ID = /^[A-Z0-9]{1,64}$/;
+const WORKER_ID = /^A[A-Z0-9]{1,63}$/;
+const EMPTY_ANSWER =
+  '<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"></QuestionFormAnswers>';
+
+interface HitRec {
+  id: string;
+  typeId: string;
+  groupId: string;
+  title: string;
+  description: string;
+  question?: string;
+  keywords?: string;
+  annotation?: string;
+  rewardCents: number;
+  maxAssignments: number;
+  autoApprovalDelayS: number;
+  assignmentDurationS: number;
+  creationTime: number;
+  expiration: number;
+  assignmentIds: string[];
+}
+
+interface AsgRec {
+  id: string;
+  hitId: string;
+  workerId: string;
+  status: AssignmentStatus;
+  acceptTime: number;
+  submitTime: number;
+  autoApprovalTime: number;
+  deadline: number;
+  approvalTime?: number;
+  rejectionTime?: number;
+  feedback?: string;
+  answer: string;
+}
+
+interface BonusRec {
+  workerId: string;
+  assignmentId: string;
+  hitId: string;
+  amountCents: number;
+  feeCents: number;
+  reason: string;
+  token: string | null;
+  requestId: string;
+  time: number;
+}
+
+interface ActionRec {
+  assignmentId: string;
+  time: number;
+  requestId: string | null;
+  feedback?: string;
+  override?: boolean;
+  auto?: boolean;
+}
+
+interface TokenRec {
+  requestId: string;
+  time: number;
+}
+
+interface Snapshot {
+  version: number;
+  balanceCents: number;
+  clockOffsetMs: number;
+  hits: HitRec[];
+  assignments: AsgRec[];
+  bonuses: BonusRec[];
+  approvals: ActionRec[];
+  rejections: ActionRec[];
+  tokens: [string, TokenRec][];
+  requests: Record<string, number>;
+  faults: FaultCounts;
+}
+
+export class AdminError extends Error {}
+
+export interface StoreOptions extends RuntimeConfig {
+  now: () => number;
+  statePath?: string;
+}
+
+function zeroRequests(): Record<string, number> {
+  const r: Record<string, number> = {};
+  for (const op of Object.keys(OPERATIONS)) r[op] = 0;
+  return r;
+}
+
+/** Epoch seconds (what AWS JSON 1.1 uses for timestamps). */
+const secs = (ms: number): number => ms / 1000;
+
+function encodePageToken(index: number, key: string): string {
+  return Buffer.from(JSON.stringify({ i: index, k: key })).toString('base64url');
+}
+
+function decodePageToken(token: string, key: string): number {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      i: unknown;
+      k: unknown;
+    };
+    if (v.k === key && typeof v.i === 'number' && Number.isInteger(v.i) && v.i >= 0) return v.i;
+  } catch {
+    // fall through
+  }
+  throw requestError(
+    'The pagination token is invalid.',
+    'AWS.MechanicalTurk.InvalidParameterValue',
+  );
+}
+
+export class Store {
+  config: RuntimeConfig;
+  private readonly baseNow: () => number;
+  private readonly statePath?: string;
+  private dirty = false;
+
+  private balanceCents = 0;
+  private clockOffsetMs = 0;
+  private hits = new Map<string, HitRec>();
+  private assignments = new Map<string, AsgRec>();
+  private bonuses: BonusRec[] = [];
+  private bonusesByAssignment = new Map<string, number[]>();
+  private bonusesByHit = new Map<string, number[]>();
+  private approvals: ActionRec[] = [];
+  private rejections: ActionRec[] = [];
+  private tokens = new Map<string, TokenRec>();
+  private requests = zeroRequests();
+  private faults: FaultCounts = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
+
+  constructor(opts: StoreOptions) {
+    this.baseNow = opts.now;
+    this.statePath = opts.statePath;
+    this.config = {
+      tokenTtlMs: opts.tokenTtlMs,
+      consumeTokenOnFailure: opts.consumeTokenOnFailure,
+      feeRounding: opts.feeRounding,
+    };
+    if (this.statePath && existsSync(this.statePath)) this.load(this.statePath);
+  }
+
+  /** The emulator's clock (epoch ms): the injected clock plus any admin advance. */
+  now(): number {
+    return this.baseNow() + this.clockOffsetMs;
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  /** Write the state file (tmp + rename) if anything changed since the last commit. */
+  commit(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    if (!this.statePath) return;
+    this.pruneTokens(this.now());
+    const tmp = `${this.statePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.snapshot()));
+    renameSync(tmp, this.statePath);
+  }
+
+  private snapshot(): Snapshot {
+    return {
+      version: STATE_VERSION,
+      balanceCents: this.balanceCents,
+      clockOffsetMs: this.clockOffsetMs,
+      hits: [...this.hits.values()],
+      assignments: [...this.assignments.values()],
+      bonuses: this.bonuses,
+      approvals: this.approvals,
+      rejections: this.rejections,
+      tokens: [...this.tokens.entries()],
+      requests: this.requests,
+      faults: this.faults,
+    };
+  }
+
+  private load(path: string): void {
+    let s: Snapshot;
+    try {
+      s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
+    } catch (e) {
+      throw new Error(`emulator state file ${path} is unreadable: ${(e as Error).message}`);
+    }
+    if (s.version !== STATE_VERSION) {
+      throw new Error(`emulator state file ${path} has unsupported version ${String(s.version)}`);
+    }
+    this.balanceCents = s.balanceCents;
+    this.clockOffsetMs = s.clockOffsetMs;
+    this.hits = new Map(s.hits.map((h) => [h.id, h]));
+    this.assignments = new Map(s.assignments.map((a) => [a.id, a]));
+    this.bonuses = [];
+    this.bonusesByAssignment.clear();
+    this.bonusesByHit.clear();
+    for (const b of s.bonuses) this.addBonus(b);
+    this.approvals = s.approvals;
+    this.rejections = s.rejections;
+    this.tokens = new Map(s.tokens);
+    this.requests = { ...zeroRequests(), ...s.requests };
+    this.faults = s.faults;
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  countRequest(op: string): void {
+    this.requests[op] = (this.requests[op] ?? 0) + 1;
+    this.dirty = true;
+  }
+
+  countFault(kind: keyof FaultCounts): void {
+    this.faults[kind]++;
+    this.dirty = true;
+  }
+
+  // ---------------------------------------------------------------- admin
+
+  reset(): void {
+    this.balanceCents = 0;
+    this.hits.clear();
+    this.assignments.clear();
+    this.bonuses = [];
+    this.bonusesByAssignment.clear();
+    this.bonusesByHit.clear();
+    this.approvals = [];
+    this.rejections = [];
+    this.tokens.clear();
+    this.requests = zeroRequests();
+    this.faults = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
+    this.dirty = true;
+  }
+
+  private parseAdminDollars(what: string, v: unknown): number {
+    const cents = typeof v === 'string' ? parseDollars(v) : null;
+    if (cents === null) {
+      throw new AdminError(
+        `${what} must be a dollar string like "100.00" (got ${JSON.stringify(v)})`,
+      );
+    }
+    return cents;
+  }
+
+  setBalance(dollars: string): void {
+    this.balanceCents = this.parseAdminDollars('balance', dollars);
+    this.dirty = true;
+  }
+
+  addBalance(dollars: string): void {
+    this.balanceCents += this.parseAdminDollars('add', dollars);
+    this.dirty = true;
+  }
+
+  balance(): string {
+    return formatCents(this.balanceCents);
+  }
+
+  configure(partial: Partial<RuntimeConfig>): RuntimeConfig {
+    if (partial === null || typeof partial !== 'object')
+      throw new AdminError('config must be an object');
+    const { tokenTtlMs, consumeTokenOnFailure, feeRounding } = partial;
+    if (tokenTtlMs !== undefined && (typeof tokenTtlMs !== 'number' || !(tokenTtlMs >= 0))) {
+      throw new AdminError('tokenTtlMs must be a number >= 0');
+    }
+    if (consumeTokenOnFailure !== undefined && typeof consumeTokenOnFailure !== 'boolean') {
+      throw new AdminError('consumeTokenOnFailure must be a boolean');
+    }
+    if (feeRounding !== undefined && !['half-up', 'up', 'down'].includes(feeRounding)) {
+      throw new AdminError("feeRounding must be 'half-up', 'up' or 'down'");
+    }
+    if (tokenTtlMs !== undefined) this.config.tokenTtlMs = tokenTtlMs;
+    if (consumeTokenOnFailure !== undefined)
+      this.config.consumeTokenOnFailure = consumeTokenOnFailure;
+    if (feeRounding !== undefined) this.config.feeRounding = feeRounding;
+    return { ...this.config };
+  }
+
+  advanceClock(ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new AdminError('advanceMs must be a finite number >= 0');
+    }
+    this.clockOffsetMs += ms;
+    this.dirty = true;
+  }
+
+  seed(req: SeedRequest): SeedResult {
+    if (req === null || typeof req !== 'object')
+      throw new AdminError('seed request must be an object');
+    const balance =
+      req.balance === undefined ? undefined : this.parseAdminDollars('balance', req.balance);
+    const hits = req.hits ?? [];
+    if (!Array.isArray(hits)) throw new AdminError('hits must be an array');
+    // Validate everything first so that a bad seed changes nothing.
+    const seen = new Set<string>();
+    for (const [i, h] of hits.entries()) {
+      if (h === null || typeof h !== 'object') throw new AdminError(`hits[${i}] must be an object`);
+      if (h.hitId !== undefined && (typeof h.hitId !== 'string' || !ENTITY_ID.test(h.hitId))) {
+        throw new AdminError(`hits[${i}].hitId must match ${ENTITY_ID.source}`);
+      }
+      if (h.reward !== undefined) this.parseAdminDollars(`hits[${i}].reward`, h.reward);
+      if (
+        h.maxAssignments !== undefined &&
+        !(Number.isInteger(h.maxAssignments) && h.maxAssignments > 0)
+      ) {
+        throw new AdminError(`hits[${i}].maxAssignments must be a positive integer`);
+      }
+      const asgs = h.assignments ?? [];
+      if (!Array.isArray(asgs)) throw new AdminError(`hits[${i}].assignments must be an array`);
+      for (const [j, a] of asgs.entries()) {
+        const at = `hits[${i}].assignments[${j}]`;
+        if (a === null || typeof a !== 'object') throw new AdminError(`${at} must be an object`);
+        if (
+          a.workerId !== undefined &&
+          (typeof a.workerId !== 'string' || !WORKER_ID.test(a.workerId))
+        ) {
+          throw new AdminError(`${at}.workerId must match ${WORKER_ID.source} (MTurk worker IDs)`);
+        }
+        if (a.assignmentId !== undefined) {
+          if (typeof a.assignmentId !== 'string' || !ENTITY_ID.test(a.assignmentId)) {
+            throw new AdminError(`${at}.assignmentId must match ${ENTITY_ID.source}`);
+          }
+          if (this.assignments.has(a.assignmentId) || seen.has(a.assignmentId)) {
+            throw new AdminError(`${at}.assignmentId ${a.assignmentId} already exists`);
+          }
+          seen.add(a.assignmentId);
+        }
+        if (a.status !== undefined && !['Submitted', 'Approved', 'Rejected'].includes(a.status)) {
+          throw new AdminError(`${at}.status must be Submitted, Approved or Rejected`);
+        }
+      }
+    }
+    const now = this.now();
+    const result: SeedResult = { balance: '', hits: [] };
+    for (const h of hits) {
+      let hit = h.hitId ? this.hits.get(h.hitId) : undefined;
+      if (!hit) {
+        hit = this.newHit(
+          {
+            title: h.title ?? 'Emulated HIT',
+            description: h.description ?? 'A HIT seeded into the MTurk emulator',
+            rewardCents: h.reward ? this.parseAdminDollars('reward', h.reward) : 50,
+            maxAssignments: h.maxAssignments ?? Math.max(1, h.assignments?.length ?? 0),
+            autoApprovalDelayS: DEFAULT_AUTO_APPROVAL_S,
+            assignmentDurationS: 3600,
+            lifetimeS: 7 * 24 * 3600,
+          },
+          now,
+          h.hitId,
+        );
+      }
+      const out: SeedResult['hits'][number] = { hitId: hit.id, assignments: [] };
+      for (const a of h.assignments ?? []) {
+        const rec: AsgRec = {
+          id: a.assignmentId ?? newEntityId(),
+          hitId: hit.id,
+          workerId: a.workerId ?? newWorkerId(),
+          status: a.status ?? 'Submitted',
+          acceptTime: now,
+          submitTime: now,
+          autoApprovalTime: now + hit.autoApprovalDelayS * 1000,
+          deadline: now + hit.assignmentDurationS * 1000,
+          answer: a.answer ?? EMPTY_ANSWER,
+        };
+        if (rec.status === 'Approved') rec.approvalTime = now;
+        if (rec.status === 'Rejected') rec.rejectionTime = now;
+        this.assignments.set(rec.id, rec);
+        hit.assignmentIds.push(rec.id);
+        out.assignments.push({ assignmentId: rec.id, workerId: rec.workerId, status: rec.status });
+      }
+      hit.maxAssignments = Math.max(hit.maxAssignments, hit.assignmentIds.length);
+      result.hits.push(out);
+    }
+    if (balance !== undefined) this.balanceCents = balance;
+    result.balance = formatCents(this.balanceCents);
+    this.dirty = true;
+    return result;
+  }
+
+  ledger(): Ledger {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const action = (a: ActionRec): LedgerAction => ({ ...a, time: iso(a.time) });
+    let paid = 0;
+    let fees = 0;
+    const bonuses = this.bonuses.map((b) => {
+      paid += b.amountCents;
+      fees += b.feeCents;
+      return {
+        workerId: b.workerId,
+        assignmentId: b.assignmentId,
+        hitId: b.hitId,
+        amount: formatCents(b.amountCents),
+        fee: formatCents(b.feeCents),
+        reason: b.reason,
+        token: b.token,
+        requestId: b.requestId,
+        time: iso(b.time),
+      };
+    });
+    return {
+      balance: formatCents(this.balanceCents),
+      onHoldBalance: '0.00',
+      now: iso(this.now()),
+      bonuses,
+      approvals: this.approvals.map(action),
+      rejections: this.rejections.map(action),
+      requests: { ...this.requests },
+      faults: { ...this.faults },
+      totals: { bonusCount: bonuses.length, bonuses: formatCents(paid), fees: formatCents(fees) },
+    };
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private newHit(
+    p: {
+      title: string;
+      description: string;
+      rewardCents: number;
+      maxAssignments: number;
+      autoApprovalDelayS: number;
+      assignmentDurationS: number;
+      lifetimeS: number;
+      question?: string;
+      keywords?: string;
+      annotation?: string;
+    },
+    now: number,
+    id = newEntityId(),
+  ): HitRec {
+    const typeId = newEntityId();
+    const hit: HitRec = {
+      id,
+      typeId,
+      groupId: typeId,
+      title: p.title,
+      description: p.description,
+      question: p.question,
+      keywords: p.keywords,
+      annotation: p.annotation,
+      rewardCents: p.rewardCents,
+      maxAssignments: p.maxAssignments,
+      autoApprovalDelayS: p.autoApprovalDelayS,
+      assignmentDurationS: p.assignmentDurationS,
+      creationTime: now,
+      expiration: now + p.lifetimeS * 1000,
+      assignmentIds: [],
+    };
+    this.hits.set(id, hit);
+    return hit;
+  }
+
+  private addBonus(b: BonusRec): void {
+    const idx = this.bonuses.push(b) - 1;
+    const byA = this.bonusesByAssignment.get(b.assignmentId);
+    if (byA) byA.push(idx);
+    else this.bonusesByAssignment.set(b.assignmentId, [idx]);
+    const byH = this.bonusesByHit.get(b.hitId);
+    if (byH) byH.push(idx);
+    else this.bonusesByHit.set(b.hitId, [idx]);
+  }
+
+  private stamp(now: number): string {
+    return `(${now})`;
+  }
+
+  private hitOrThrow(id: string, now: number): HitRec {
+    const hit = this.hits.get(id);
+    if (!hit) {
+      throw requestError(
+        `Hit ${id} does not exist. ${this.stamp(now)}`,
+        'AWS.MechanicalTurk.HITDoesNotExist',
+      );
+    }
+    return hit;
+  }
+
+  /** Look up an assignment, applying auto-approval if its AutoApprovalTime has passed. */
+  private assignmentOrThrow(id: string, now: number): AsgRec {
+    const a = this.assignments.get(id);
+    if (!a) {
+      throw requestError(
+        `Assignment ${id} does not exist. ${this.stamp(now)}`,
+        'AWS.MechanicalTurk.AssignmentDoesNotExist',
+      );
+    }
+    this.settle(a, now);
+    return a;
+  }
+
+  private settle(a: AsgRec, now: number): void {
+    if (a.status === 'Submitted' && now >= a.autoApprovalTime) {
+      a.status = 'Approved';
+      a.approvalTime = a.autoApprovalTime;
+      this.approvals.push({
+        assignmentId: a.id,
+        time: a.autoApprovalTime,
+        requestId: null,
+        auto: true,
+      });
+      this.dirty = true;
+    }
+  }
+
+  private invalidState(now: number): ApiError {
+    return requestError(
+      `This operation can be called with a status of: Submitted ${this.stamp(now)}`,
+      'AWS.MechanicalTurk.InvalidAssignmentState',
+    );
+  }
+
+  private pruneTokens(now: number): void {
+    const ttl = this.config.tokenTtlMs;
+    for (const [k, t] of this.tokens) {
+      if (now - t.time < ttl) break; // insertion order is time order
+      this.tokens.delete(k);
+    }
+  }
+
+  /** A remembered token within its TTL, or undefined. */
+  private recallToken(key: string, now: number): TokenRec | undefined {
+    const t = this.tokens.get(key);
+    if (!t) return undefined;
+    if (now - t.time >= this.config.tokenTtlMs) {
+      this.tokens.delete(key);
+      this.dirty = true;
+      return undefined;
+    }
+    return t;
+  }
+
+  private rememberToken(key: string, requestId: string, now: number): void {
+    this.tokens.delete(key);
+    this.tokens.set(key, { requestId, time: now });
+    this.pruneTokens(now);
+    this.dirty = true;
+  }
+
+  /**
+   * Run `fn` under UniqueRequestToken protection: a token seen within the TTL fails with
+   * DuplicateRequest; a success (or, with consumeTokenOnFailure, a RequestError) is remembered.
+   */
+  private withToken<T>(op: string, token: unknown, requestId: string, now: number, fn: () => T): T {
+    if (typeof token !== 'string') return fn();
+    const key = `${op}:${token}`;
+    const prev = this.recallToken(key, now);
+    if (prev) {
+      throw requestError(
+        `The request with UniqueRequestToken ${token} has already been processed (request ID ${prev.requestId}).`,
+        'AWS.MechanicalTurk.DuplicateRequest',
+      );
+    }
+    try {
+      const out = fn();
+      this.rememberToken(key, requestId, now);
+      return out;
+    } catch (e) {
+      if (this.config.consumeTokenOnFailure && e instanceof ApiError) {
+        this.rememberToken(key, requestId, now);
+      }
+      throw e;
+    }
+  }
+
+  private hitJson(h: HitRec, now: number) {
+    let submitted = 0;
+    let completed = 0;
+    for (const id of h.assignmentIds) {
+      const a = this.assignments.get(id);
+      if (!a) continue;
+      this.settle(a, now);
+      if (a.status === 'Submitted') submitted++;
+      else completed++;
+    }
+    const available = Math.max(0, h.maxAssignments - h.assignmentIds.length);
+    const status =
+      available > 0 && now < h.expiration
+        ? 'Assignable'
+        : submitted > 0
+          ? 'Reviewable'
+          : 'Unassignable';
+    return {
+      HITId: h.id,
+      HITTypeId: h.typeId,
+      HITGroupId: h.groupId,
+      CreationTime: secs(h.creationTime),
+      Title: h.title,
+      Description: h.description,
+      Question: h.question,
+      Keywords: h.keywords,
+      HITStatus: status,
+      MaxAssignments: h.maxAssignments,
+      Reward: formatCents(h.rewardCents),
+      AutoApprovalDelayInSeconds: h.autoApprovalDelayS,
+      Expiration: secs(h.expiration),
+      AssignmentDurationInSeconds: h.assignmentDurationS,
+      RequesterAnnotation: h.annotation,
+      QualificationRequirements: [],
+      HITReviewStatus: 'NotReviewed',
+      NumberOfAssignmentsPending: 0,
+      NumberOfAssignmentsAvailable: available,
+      NumberOfAssignmentsCompleted: completed,
+    };
+  }
+
+  private assignmentJson(a: AsgRec) {
+    return {
+      AssignmentId: a.id,
+      WorkerId: a.workerId,
+      HITId: a.hitId,
+      AssignmentStatus: a.status,
+      AutoApprovalTime: secs(a.autoApprovalTime),
+      AcceptTime: secs(a.acceptTime),
+      SubmitTime: secs(a.submitTime),
+      ApprovalTime: a.approvalTime === undefined ? undefined : secs(a.approvalTime),
+      RejectionTime: a.rejectionTime === undefined ? undefined : secs(a.rejectionTime),
+      Deadline: secs(a.deadline),
+      Answer: a.answer,
+      RequesterFeedback: a.feedback,
+    };
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /** Execute a validated MTurk operation. Throws ApiError for MTurk errors. */
+  execute(op: string, input: Input, requestId: string): unknown {
+    const now = this.now();
+    switch (op) {
+      case 'CreateHIT':
+        return this.withToken(op, input.UniqueRequestToken, requestId, now, () =>
+          this.createHit(input, now),
+        );
+      case 'GetHIT':
+        return { HIT: this.hitJson(this.hitOrThrow(input.HITId as string, now), now) };
+      case 'ListAssignmentsForHIT':
+        return this.listAssignments(input, now);
+      case 'GetAssignment': {
+        const a = this.assignmentOrThrow(input.AssignmentId as string, now);
+        const hit = this.hits.get(a.hitId);
+        return {
+          Assignment: this.assignmentJson(a),
+          HIT: hit ? this.hitJson(hit, now) : undefined,
+        };
+      }
+      case 'ApproveAssignment':
+        return this.approve(input, requestId, now);
+      case 'RejectAssignment':
+        return this.reject(input, requestId, now);
+      case 'SendBonus':
+        return this.withToken(op, input.UniqueRequestToken, requestId, now, () =>
+          this.sendBonus(input, requestId, now),
+        );
+      case 'ListBonusPayments':
+        return this.listBonuses(input, now);
+      case 'GetAccountBalance':
+        return { AvailableBalance: formatCents(this.balanceCents), OnHoldBalance: '0.00' };
+      default:
+        throw new Error(`operation ${op} is not implemented`);
+    }
+  }
+
+  private createHit(input: Input, now: number) {
+    const bad = (msg: string) =>
+      requestError(`${msg} ${this.stamp(now)}`, 'AWS.MechanicalTurk.InvalidParameterValue');
+    const lifetime = input.LifetimeInSeconds as number;
+    const duration = input.AssignmentDurationInSeconds as number;
+    const max = (input.MaxAssignments as number | undefined) ?? 1;
+    const autoDelay =
+      (input.AutoApprovalDelayInSeconds as number | undefined) ?? DEFAULT_AUTO_APPROVAL_S;
+    if (lifetime < 30 || lifetime > 31536000) {
+      throw bad('LifetimeInSeconds must be between 30 and 31536000 seconds.');
+    }
+    if (duration < 30 || duration > 31536000) {
+      throw bad('AssignmentDurationInSeconds must be between 30 and 31536000 seconds.');
+    }
+    if (max < 1 || max > 1000000) throw bad('MaxAssignments must be between 1 and 1000000.');
+    if (autoDelay < 0 || autoDelay > 2592000) {
+      throw bad('AutoApprovalDelayInSeconds must be between 0 and 2592000 seconds.');
+    }
+    const hit = this.newHit(
+      {
+        title: input.Title as string,
+        description: input.Description as string,
+        rewardCents: parseDollars(input.Reward as string) ?? 0,
+        maxAssignments: max,
+        autoApprovalDelayS: autoDelay,
+        assignmentDurationS: duration,
+        lifetimeS: lifetime,
+        question: input.Question as string | undefined,
+        keywords: input.Keywords as string | undefined,
+        annotation: input.RequesterAnnotation as string | undefined,
+      },
+      now,
+    );
+    this.dirty = true;
+    return { HIT: this.hitJson(hit, now) };
+  }
+
+  private listAssignments(input: Input, now: number) {
+    const hit = this.hitOrThrow(input.HITId as string, now);
+    const statuses = input.AssignmentStatuses as string[] | undefined;
+    const filter = statuses && statuses.length > 0 ? new Set(statuses) : null;
+    const max = (input.MaxResults as number | undefined) ?? DEFAULT_PAGE_SIZE;
+    const key = `A:${hit.id}:${filter ? [...filter].sort().join(',') : ''}`;
+    let i = input.NextToken ? decodePageToken(input.NextToken as string, key) : 0;
+    const page: ReturnType<Store['assignmentJson']>[] = [];
+    const ids = hit.assignmentIds;
+    let next: string | undefined;
+    for (; i < ids.length; i++) {
+      const a = this.assignments.get(ids[i]!);
+      if (!a) continue;
+      this.settle(a, now);
+      if (filter && !filter.has(a.status)) continue;
+      if (page.length === max) {
+        next = encodePageToken(i, key);
+        break;
+      }
+      page.push(this.assignmentJson(a));
+    }
+    return { NextToken: next, NumResults: page.length, Assignments: page };
+  }
+
+  private approve(input: Input, requestId: string, now: number) {
+    const a = this.assignmentOrThrow(input.AssignmentId as string, now);
+    const override = input.OverrideRejection === true;
+    if (a.status === 'Rejected' && override) {
+      if (now - a.submitTime > OVERRIDE_WINDOW_MS) {
+        throw requestError(
+          `A rejected assignment can only be approved within 30 days of submission. ${this.stamp(now)}`,
+          'AWS.MechanicalTurk.InvalidAssignmentState',
+        );
+      }
+    } else if (a.status !== 'Submitted') {
+      throw this.invalidState(now);
+    }
+    const wasRejected = a.status === 'Rejected';
+    a.status = 'Approved';
+    a.approvalTime = now;
+    const feedback = input.RequesterFeedback as string | undefined;
+    if (feedback !== undefined) a.feedback = feedback;
+    const rec: ActionRec = { assignmentId: a.id, time: now, requestId };
+    if (feedback !== undefined) rec.feedback = feedback;
+    if (wasRejected) rec.override = true;
+    this.approvals.push(rec);
+    this.dirty = true;
+    return {};
+  }
+
+  private reject(input: Input, requestId: string, now: number) {
+    const a = this.assignmentOrThrow(input.AssignmentId as string, now);
+    if (a.status !== 'Submitted') throw this.invalidState(now);
+    const feedback = input.RequesterFeedback as string;
+    a.status = 'Rejected';
+    a.rejectionTime = now;
+    a.feedback = feedback;
+    this.rejections.push({ assignmentId: a.id, time: now, requestId, feedback });
+    this.dirty = true;
+    return {};
+  }
+
+  private sendBonus(input: Input, requestId: string, now: number) {
+    const workerId = input.WorkerId as string;
+    const amount = parseDollars(input.BonusAmount as string) ?? 0;
+    if (amount <= 0) {
+      throw requestError(
+        `The bonus amount must be greater than $0.00. ${this.stamp(now)}`,
+        'AWS.MechanicalTurk.InvalidParameterValue',
+      );
+    }
+    const a = this.assignmentOrThrow(input.AssignmentId as string, now);
+    if (a.workerId !== workerId) {
+      throw requestError(
+        `Worker ${workerId} did not complete assignment ${a.id}. ${this.stamp(now)}`,
+        'AWS.MechanicalTurk.InvalidParameterValue',
+      );
+    }
+    const fee = bonusFeeCents(amount, this.config.feeRounding as FeeRounding);
+    if (this.balanceCents < amount + fee) {
+      throw requestError(
+        'This Requester has insufficient funds in their account to complete this transaction. ' +
+          'Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs.',
+        'AWS.MechanicalTurk.InsufficientFunds',
+      );
+    }
+    this.balanceCents -= amount + fee;
+    const token = input.UniqueRequestToken;
+    this.addBonus({
+      workerId,
+      assignmentId: a.id,
+      hitId: a.hitId,
+      amountCents: amount,
+      feeCents: fee,
+      reason: input.Reason as string,
+      token: typeof token === 'string' ? token : null,
+      requestId,
+      time: now,
+    });
+    this.dirty = true;
+    return {};
+  }
+
+  private listBonuses(input: Input, now: number) {
+    const hitId = input.HITId as string | undefined;
+    const asgId = input.AssignmentId as string | undefined;
+    if ((hitId === undefined) === (asgId === undefined)) {
+      throw requestError(
+        `Either the HITId parameter or the AssignmentId parameter must be specified, but not both. ${this.stamp(now)}`,
+        'AWS.MechanicalTurk.InvalidParameterValue',
+      );
+    }
+    let idx: number[];
+    let key: string;
+    if (hitId !== undefined) {
+      this.hitOrThrow(hitId, now);
+      idx = this.bonusesByHit.get(hitId) ?? [];
+      key = `BH:${hitId}`;
+    } else {
+      this.assignmentOrThrow(asgId!, now);
+      idx = this.bonusesByAssignment.get(asgId!) ?? [];
+      key = `BA:${asgId}`;
+    }
+    const max = (input.MaxResults as number | undefined) ?? DEFAULT_PAGE_SIZE;
+    const start = input.NextToken ? decodePageToken(input.NextToken as string, key) : 0;
+    const slice = idx.slice(start, start + max);
+    const payments = slice.map((i) => {
+      const b = this.bonuses[i]!;
+      return {
+        WorkerId: b.workerId,
+        BonusAmount: formatCents(b.amountCents),
+        AssignmentId: b.assignmentId,
+        Reason: b.reason,
+        GrantTime: secs(b.time),
+      };
+    });
+    const next = start + max < idx.length ? encodePageToken(start + max, key) : undefined;
+    return { NumResults: payments.length, NextToken: next, BonusPayments: payments };
+  }
+}

@@ -1,0 +1,92 @@
+/** Public types of the emulator's admin API. */
+import type { FeeRounding } from './money';
+
+export type { FaultConfig, OperationFaults } from './faults';
+export type { FeeRounding } from './money';
+
+export type AssignmentStatus = 'Submitted' | 'Approved' | 'Rejected';
+
+export interface SeedAssignment {
+  /** Defaults to a generated MTurk-looking worker ID ("A" + 13 chars). */
+  workerId?: string;
+  /** Defaults to a generated 30-character ID. */
+  assignmentId?: string;
+  /** Defaults to "Submitted". */
+  status?: AssignmentStatus;
+  /** QuestionFormAnswers XML returned as Assignment.Answer. */
+  answer?: string;
+}
+
+export interface SeedHit {
+  /** An existing HIT ID adds the assignments to that HIT; a new one creates it. */
+  hitId?: string;
+  title?: string;
+  description?: string;
+  /** Dollar string, default "0.50". */
+  reward?: string;
+  maxAssignments?: number;
+  assignments?: SeedAssignment[];
+}
+
+export interface SeedRequest {
+  /** Dollar string; when given, sets the available balance. */
+  balance?: string;
+  hits?: SeedHit[];
+}
+
+export interface SeedResult {
+  balance: string;
+  hits: {
+    hitId: string;
+    assignments: { assignmentId: string; workerId: string; status: AssignmentStatus }[];
+  }[];
+}
+
+export interface LedgerBonus {
+  workerId: string;
+  assignmentId: string;
+  hitId: string;
+  amount: string;
+  fee: string;
+  reason: string;
+  token: string | null;
+  requestId: string;
+  time: string;
+}
+
+export interface LedgerAction {
+  assignmentId: string;
+  time: string;
+  requestId: string | null;
+  feedback?: string;
+  /** Approval of a rejected assignment (OverrideRejection). */
+  override?: boolean;
+  /** Approved automatically because AutoApprovalTime passed. */
+  auto?: boolean;
+}
+
+export interface FaultCounts {
+  serviceFault: number;
+  throttle: number;
+  dropAfterCommit: number;
+}
+
+export interface Ledger {
+  balance: string;
+  onHoldBalance: string;
+  /** The emulator's clock, ISO. */
+  now: string;
+  bonuses: LedgerBonus[];
+  approvals: LedgerAction[];
+  rejections: LedgerAction[];
+  /** Every MTurk API request received, per operation, including failed and faulted ones. */
+  requests: Record<string, number>;
+  faults: FaultCounts;
+  totals: { bonusCount: number; bonuses: string; fees: string };
+}
+
+export interface RuntimeConfig {
+  tokenTtlMs: number;
+  consumeTokenOnFailure: boolean;
+  feeRounding: FeeRounding;
+}
