@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { handleAdmin, type AdminApi } from './admin';
 import { ApiError, serializationError, serviceFault, throttling, unknownOperation } from './errors';
-import type { FaultInjector } from './faults';
+import type { FaultDecision, FaultInjector } from './faults';
 import { newRequestId } from './ids';
 import { OPERATIONS, validateInput, type Input } from './model';
 import type { Store } from './state';
@@ -62,10 +62,6 @@ function send(
   res.end(json);
 }
 
-function sendApiError(res: ServerResponse, e: ApiError, requestId: string, close = false): void {
-  send(res, e.status, e.body(), requestId, CONTENT_TYPE, close);
-}
-
 export function createEmulatorServer(deps: ServerDeps): Server {
   const { store, faults } = deps;
 
@@ -74,6 +70,51 @@ export function createEmulatorServer(deps: ServerDeps): Server {
     const target = typeof targetHeader === 'string' ? targetHeader : '';
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : null;
     if (op) store.countRequest(op);
+
+    const fail = (e: unknown, close = false): void => {
+      try {
+        store.commit();
+      } catch {
+        // The error being reported matters more.
+      }
+      if (e instanceof ApiError) {
+        send(res, e.status, e.body(), requestId, CONTENT_TYPE, close);
+      } else {
+        const message = e instanceof Error ? e.message : 'internal error';
+        send(res, 500, { __type: 'InternalFailure', message }, requestId, CONTENT_TYPE);
+      }
+    };
+
+    // Runs even if the client has gone away meanwhile: a real server does not notice either.
+    const run = (operation: string, input: Input, decision: FaultDecision | null): void => {
+      if (decision?.before === 'serviceFault') {
+        store.countFault('serviceFault');
+        return fail(serviceFault());
+      }
+      if (decision?.before === 'throttle') {
+        store.countFault('throttle');
+        return fail(throttling());
+      }
+      let result: unknown;
+      let error: unknown;
+      try {
+        result = store.execute(operation, validateInput(operation, input), requestId);
+      } catch (e) {
+        error = e;
+      }
+      if (decision?.drop) store.countFault('dropAfterCommit');
+      try {
+        store.commit(); // durable before any response bytes, even for a dropped response
+      } catch (e) {
+        error = new Error(`state file write failed: ${(e as Error).message}`);
+      }
+      if (decision?.drop) {
+        req.socket.destroy();
+        return;
+      }
+      if (error !== undefined) return fail(error);
+      send(res, 200, result ?? {}, requestId, CONTENT_TYPE);
+    };
 
     readBody(req, MAX_API_BODY, (r) => {
       try {
@@ -104,69 +145,15 @@ export function createEmulatorServer(deps: ServerDeps): Server {
           throw serializationError('The request body must be a JSON object.');
         }
         const decision = faults.active ? faults.decide(op) : null;
-        const run = () =>
-          runOperation(op, input as Input, decision?.drop ?? false, decision?.before);
-        if (decision && decision.latencyMs > 0) setTimeout(run, decision.latencyMs);
-        else run();
+        if (decision && decision.latencyMs > 0) {
+          setTimeout(() => run(op, input as Input, decision), decision.latencyMs);
+        } else {
+          run(op, input as Input, decision);
+        }
       } catch (e) {
-        finish(e, !r.ok);
+        fail(e, !r.ok);
       }
     });
-
-    const finish = (e: unknown, close = false): void => {
-      try {
-        store.commit();
-      } catch {
-        // Reported below only if nothing else is.
-      }
-      if (e instanceof ApiError) {
-        sendApiError(res, e, requestId, close);
-      } else {
-        send(
-          res,
-          500,
-          { __type: 'InternalFailure', message: (e as Error)?.message ?? 'internal error' },
-          requestId,
-          CONTENT_TYPE,
-        );
-      }
-    };
-
-    const runOperation = (
-      operation: string,
-      input: Input,
-      drop: boolean,
-      before: 'serviceFault' | 'throttle' | null | undefined,
-    ): void => {
-      if (res.destroyed) return;
-      if (before === 'serviceFault') {
-        store.countFault('serviceFault');
-        return finish(serviceFault());
-      }
-      if (before === 'throttle') {
-        store.countFault('throttle');
-        return finish(throttling());
-      }
-      let result: unknown;
-      let error: unknown;
-      try {
-        result = store.execute(operation, validateInput(operation, input), requestId);
-      } catch (e) {
-        error = e;
-      }
-      if (drop) store.countFault('dropAfterCommit');
-      try {
-        store.commit(); // durable before any response bytes, even for a dropped response
-      } catch (e) {
-        error = new Error(`state file write failed: ${(e as Error).message}`);
-      }
-      if (drop) {
-        req.socket.destroy();
-        return;
-      }
-      if (error !== undefined) return finish(error);
-      send(res, 200, result ?? {}, requestId, CONTENT_TYPE);
-    };
   };
 
   const server = createServer((req, res) => {

@@ -176,12 +176,13 @@ export class Store {
   /** Write the state file (tmp + rename) if anything changed since the last commit. */
   commit(): void {
     if (!this.dirty) return;
+    if (this.statePath) {
+      this.pruneTokens(this.now());
+      const tmp = `${this.statePath}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.snapshot()));
+      renameSync(tmp, this.statePath);
+    }
     this.dirty = false;
-    if (!this.statePath) return;
-    this.pruneTokens(this.now());
-    const tmp = `${this.statePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.snapshot()));
-    renameSync(tmp, this.statePath);
   }
 
   private snapshot(): Snapshot {
