@@ -1,0 +1,6 @@
+export {
+  createMTurkActivities,
+  type AccountBalance,
+  type MTurkActivities,
+  type MTurkActivityDeps,
+} from './mturk-activities';
