@@ -12,8 +12,8 @@ export type MTurkTarget = 'local' | 'sandbox' | 'production';
 export const MTURK_TARGETS: readonly MTurkTarget[] = ['local', 'sandbox', 'production'];
 export const PRODUCTION_ENDPOINT = 'https://mturk-requester.us-east-1.amazonaws.com';
 export const SANDBOX_ENDPOINT = 'https://mturk-requester-sandbox.us-east-1.amazonaws.com';
-/** Where `npm run emulator` listens unless told otherwise. */
-export const DEFAULT_EMULATOR_PORT = 7890;
+/** Where `npm run emulator` listens unless told otherwise (src/emulator/main.ts). */
+export const DEFAULT_EMULATOR_PORT = 4566;
 /** MTurk exists in us-east-1 only. */
 export const MTURK_REGION = 'us-east-1';
 /** Long enough for MTurk on a bad day, short enough that a hung call does not eat the
