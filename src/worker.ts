@@ -1,0 +1,55 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { MTurkClient } from '@aws-sdk/client-mturk';
+import { createMTurkActivities } from './activities';
+import { createMTurkClient, describeTarget, mturkConfigFromEnv } from './mturk-client';
+import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv } from './temporal-config';
+
+export interface MTurkWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** The one MTurk client every activity shares. */
+  mturk: MTurkClient;
+  /** Largest bonus the activities will pay, in cents (default $100.00). */
+  maxBonusCents?: number;
+  /** Passed through to Worker.create (e.g. maxConcurrentActivityTaskExecutions). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/** A worker that runs temporal-mturk's workflows and activities on one task queue. */
+export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
+    ...opts.workerOptions,
+  });
+}
+
+/** `npm run worker`: Temporal from envconfig, MTurk target from MTURK_TARGET / MTURK_ENDPOINT. */
+async function main(): Promise<void> {
+  const temporal = temporalTargetFromEnv();
+  const mturkConfig = mturkConfigFromEnv();
+  const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  console.log(`temporal-mturk worker: Temporal ${temporal.description}, task queue ${taskQueue}`);
+  console.log(`temporal-mturk worker: MTurk ${describeTarget(mturkConfig)}`);
+  const connection = await NativeConnection.connect(temporal.connectionOptions);
+  const worker = await createMTurkWorker({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    mturk: createMTurkClient(mturkConfig),
+  });
+  // Worker.run() stops gracefully on SIGINT/SIGTERM (the SDK installs those handlers).
+  await worker.run();
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

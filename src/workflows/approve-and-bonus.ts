@@ -1,0 +1,226 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ContinueAsNew,
+  TimeoutFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { createMTurkActivities } from '../activities';
+import { FailureType } from '../errors';
+import { parseDollarsToCents } from '../money';
+import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
+import { bonusRequestToken } from '../token';
+import type {
+  ApproveAndBonusInput,
+  ApproveAndBonusResult,
+  ApproveAssignmentResult,
+  PaymentState,
+  PaymentStatus,
+  SendBonusResult,
+} from '../types';
+import { validateApproveAndBonusInput } from '../validation';
+
+/** Tuning of one payment; every field has a safe default. */
+export interface ApproveAndBonusOptions {
+  /** Largest bonus this workflow will pay, dollars (default "100.00"). The activity has its own cap too. */
+  maxBonusAmount?: string;
+  /** How often to re-check the balance while waiting for funds (default 1 hour). */
+  fundsRecheckInterval?: Duration;
+  /** Pause after MTurk stayed unreachable for a whole activity schedule-to-close window (default 10 minutes). */
+  outagePause?: Duration;
+  /**
+   * Look the payment up in ListBonusPayments before the first SendBonus: set when an earlier run
+   * of this workflow ID may have paid (payBonus sets it when it restarts a failed run).
+   */
+  lookUpFirst?: boolean;
+  /** Limit of one MTurk activity attempt (default 30 s). */
+  activityStartToCloseTimeout?: Duration;
+  /** First retry delay of an MTurk activity (default 1 s, doubling). */
+  retryInitialInterval?: Duration;
+  /** Longest retry delay of an MTurk activity (default 1 minute). */
+  retryMaximumInterval?: Duration;
+}
+
+/** State carried across continue-as-new; not for callers. */
+export interface ApproveAndBonusCarriedState {
+  tokenGeneration: number;
+  approval?: ApproveAssignmentResult;
+  /** True once any SendBonus may have reached MTurk. */
+  bonusAttempted: boolean;
+}
+
+export type ApproveAndBonusWorkflowInput = ApproveAndBonusInput & {
+  options?: ApproveAndBonusOptions;
+  /** @internal carried across continue-as-new */
+  carried?: ApproveAndBonusCarriedState;
+};
+
+export const statusQuery = defineQuery<PaymentStatus>('status');
+/** Tell a payment waiting for funds that the balance was topped up. */
+export const fundsAddedSignal = defineSignal('fundsAdded');
+
+function mturkActivities(options: ApproveAndBonusOptions) {
+  return proxyActivities<ReturnType<typeof createMTurkActivities>>({
+    // MTurk calls take seconds; a short limit means an activity lost with a killed worker is
+    // retried on another worker within about a minute.
+    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
+    // Well below MTurk's 24-hour token memory, so automatic retries stay inside it. Past this the
+    // workflow pauses and tries again with a ledger lookup first.
+    scheduleToCloseTimeout: '6h',
+    retry: {
+      initialInterval: options.retryInitialInterval ?? '1s',
+      backoffCoefficient: 2,
+      maximumInterval: options.retryMaximumInterval ?? '1m',
+      nonRetryableErrorTypes: Object.values(FailureType),
+    },
+  });
+}
+
+const MAX_TOKEN_GENERATIONS = 5;
+/** Waiting for funds adds a few events per re-check; start a fresh history well before it matters. */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
+
+function failureType(err: unknown): string | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err instanceof ApplicationFailure) return err.type ?? undefined;
+  return undefined;
+}
+
+function isActivityTimeout(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+}
+
+function describe(err: unknown): { type?: string; message: string } {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return { type: failureType(err), message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * Approves an MTurk assignment, then pays its bonus exactly once.
+ *
+ * Start it by name (`approveAndBonus`) with one JSON object; the workflow ID should come from
+ * `bonusWorkflowId()` so a payment can only ever be started once.
+ */
+export async function approveAndBonus(input: ApproveAndBonusWorkflowInput): Promise<ApproveAndBonusResult> {
+  const { options = {}, carried, ...payment } = input;
+  const maxBonusCents =
+    options.maxBonusAmount === undefined ? undefined : parseDollarsToCents(options.maxBonusAmount);
+  // Bad input fails here, before any MTurk call, as a non-retryable InvalidBonusRequest.
+  const request = validateApproveAndBonusInput(payment, { maxBonusCents });
+  const mturk = mturkActivities(options);
+
+  const { workflowId } = workflowInfo();
+  let tokenGeneration = carried?.tokenGeneration ?? 0;
+  let approval = carried?.approval;
+  let bonusAttempted = carried?.bonusAttempted ?? false;
+  let bonus: SendBonusResult | undefined;
+  let state: PaymentState = approval || request.skipApproval ? 'paying' : 'approving';
+  let lastError: PaymentStatus['lastError'];
+  let fundsAdded = false;
+
+  const token = () => bonusRequestToken(workflowId, request.bonusKey, tokenGeneration);
+  const searchable = workflowInfo().typedSearchAttributes.get(MTurkAssignmentId) !== undefined;
+  const enter = (next: PaymentState) => {
+    state = next;
+    // Only when the starter registered our search attributes (payBonus checks): upserting an
+    // unregistered attribute would fail every workflow task.
+    if (searchable) upsertSearchAttributes([{ key: MTurkBonusState, value: next }]);
+  };
+
+  setHandler(statusQuery, () => ({
+    state,
+    assignmentId: request.assignmentId,
+    workerId: request.workerId,
+    amount: request.bonusAmount,
+    token: token(),
+    tokenGeneration,
+    approval,
+    bonus,
+    lastError,
+  }));
+  setHandler(fundsAddedSignal, () => {
+    fundsAdded = true;
+  });
+
+  try {
+    if (!approval && !request.skipApproval) {
+      enter('approving');
+      approval = await mturk.approveAssignment({
+        assignmentId: request.assignmentId,
+        requesterFeedback: request.requesterFeedback,
+        overrideRejection: request.overrideRejection,
+      });
+    }
+
+    enter('paying');
+    for (;;) {
+      try {
+        const result = await mturk.sendBonus({
+          workerId: request.workerId,
+          assignmentId: request.assignmentId,
+          bonusAmount: request.bonusAmount,
+          reason: request.reason,
+          uniqueRequestToken: token(),
+          priorPaymentPossible: bonusAttempted || options.lookUpFirst === true,
+        });
+        bonusAttempted = true;
+        if (result.status !== 'token-used-unconfirmed') {
+          bonus = result;
+          break;
+        }
+        // MTurk remembers the token but lists no payment: a failed call consumed it. The ledger
+        // lookup in the next call still guards against paying twice.
+        if (tokenGeneration + 1 >= MAX_TOKEN_GENERATIONS) {
+          throw ApplicationFailure.nonRetryable(
+            `MTurk refuses ${MAX_TOKEN_GENERATIONS} tokens for assignment ${request.assignmentId} but lists no payment`,
+            FailureType.MTurkRequestRejected,
+          );
+        }
+        tokenGeneration += 1;
+        log.warn('token used but no payment listed; moving to the next token generation', {
+          assignmentId: request.assignmentId,
+          tokenGeneration,
+        });
+      } catch (err) {
+        bonusAttempted = true;
+        lastError = describe(err);
+        if (failureType(err) === FailureType.InsufficientFunds) {
+          enter('waiting-for-funds');
+          log.info('waiting for funds', { assignmentId: request.assignmentId, amount: request.bonusAmount });
+          fundsAdded = false;
+          await condition(() => fundsAdded, options.fundsRecheckInterval ?? '1h');
+        } else if (isActivityTimeout(err)) {
+          // MTurk unreachable for the whole retry window: pause, then look up before paying again.
+          await sleep(options.outagePause ?? '10m');
+        } else {
+          throw err;
+        }
+        if (workflowInfo().historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
+          await continueAsNew<typeof approveAndBonus>({
+            ...input,
+            carried: { tokenGeneration, approval, bonusAttempted },
+          });
+        }
+        enter('paying');
+      }
+    }
+    lastError = undefined;
+    enter('paid');
+    return { assignmentId: request.assignmentId, workerId: request.workerId, approval, bonus };
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    lastError = describe(err);
+    enter('failed');
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createMTurkActivities } from '../../src/activities';
+import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
+import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import type { ApproveAndBonusInput } from '../../src/types';
+import { statusQuery } from '../../src/workflows';
+import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { emulatorClient, workflowBundle } from '../harness/mturk';
+
+let env: TestWorkflowEnvironment;
+let emu: RunningEmulator;
+let taskQueue: string;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await connectToDevServer();
+  emu = await startEmulator({ port: 0 });
+});
+afterAll(async () => {
+  await emu?.stop();
+  await env?.teardown();
+});
+
+beforeEach(async () => {
+  emu.reset();
+  taskQueue = uniqueTaskQueue('bonus');
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createMTurkActivities({ client: emulatorClient(emu.url) }),
+  });
+  running = worker.run();
+});
+afterEach(async () => {
+  worker.shutdown();
+  await running;
+});
+
+/** One submitted assignment on a funded account. */
+function seedOne(balance = '100.00', workerId = 'AWORKER0000001') {
+  const { hits } = emu.seed({ balance, hits: [{ assignments: [{ workerId }] }] });
+  const assignmentId = hits[0]!.assignments[0]!.assignmentId;
+  return { assignmentId, workerId };
+}
+
+function input(a: { assignmentId: string; workerId: string }, extra: Partial<ApproveAndBonusInput> = {}): ApproveAndBonusInput {
+  return { ...a, bonusAmount: '1.00', reason: 'Thanks for the careful work', ...extra };
+}
+
+/** Quick retries keep fault tests short; the policy's shape is the production one. */
+const fast = { taskQueue: '', workflowOptions: { retryInitialInterval: '50ms', retryMaximumInterval: '500ms' } };
+const opts = () => ({ ...fast, taskQueue });
+
+describe('approveAndBonus', () => {
+  it('approves once and pays once, exact to the cent with the fee', async () => {
+    const a = seedOne('10.00');
+    const result = await payBonusAndWait(env.client, input(a, { bonusAmount: '2.50' }), opts());
+
+    expect(result.approval?.status).toBe('approved');
+    expect(result.bonus.status).toBe('paid');
+    expect(result.bonus.amount).toBe('2.50');
+    expect(result.bonus.requestId).toBeTruthy();
+    const ledger = emu.ledger();
+    expect(ledger.approvals).toHaveLength(1);
+    expect(ledger.bonuses).toHaveLength(1);
+    expect(ledger.bonuses[0]).toMatchObject({ amount: '2.50', fee: '0.50', workerId: a.workerId, token: result.bonus.token });
+    expect(ledger.balance).toBe('7.00');
+  });
+
+  it('derives a stable token of at most 64 characters from the workflow ID', async () => {
+    const a = seedOne();
+    const handle = await payBonus(env.client, input(a, { bonusKey: 'round-2' }), opts());
+    expect(handle.workflowId).toBe(bonusWorkflowId(a.assignmentId, 'round-2'));
+    const { bonus } = await handle.result();
+    expect(bonus.token).toMatch(/^tm1-0-[0-9a-f]{48}$/);
+    expect(bonus.token.length).toBeLessThanOrEqual(64);
+  });
+
+  it('pays once when SendBonus commits and the response is lost', async () => {
+    const a = seedOne();
+    emu.setFaults({ seed: 7, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const handle = await payBonus(env.client, input(a), opts());
+    // Let the first attempt commit and drop, then heal the network.
+    await waitFor(() => emu.ledger().bonuses.length === 1);
+    emu.setFaults({});
+    const result = await handle.result();
+    expect(result.bonus.status).toBe('already-paid');
+    expect(emu.ledger().bonuses).toHaveLength(1);
+  });
+
+  it('approves once and pays once through ServiceFault and throttling storms', async () => {
+    const a = seedOne();
+    emu.setFaults({
+      seed: 3,
+      operations: {
+        ApproveAssignment: { serviceFaultRate: 0.5, throttleRate: 0.3 },
+        GetAssignment: { serviceFaultRate: 0.3 },
+        SendBonus: { serviceFaultRate: 0.5, throttleRate: 0.3, dropAfterCommitRate: 0.2 },
+        ListBonusPayments: { throttleRate: 0.3 },
+      },
+    });
+    const result = await payBonusAndWait(env.client, input(a), opts());
+    expect(['paid', 'already-paid']).toContain(result.bonus.status);
+    const ledger = emu.ledger();
+    expect(ledger.approvals).toHaveLength(1);
+    expect(ledger.bonuses).toHaveLength(1);
+    expect(ledger.faults.serviceFault + ledger.faults.throttle).toBeGreaterThan(0);
+  });
+
+  it('returns the first result when the same payment is started twice or repeated after completion', async () => {
+    const a = seedOne();
+    const [h1, h2] = await Promise.all([
+      payBonus(env.client, input(a), opts()),
+      payBonus(env.client, input(a), opts()),
+    ]);
+    expect(h1.workflowId).toBe(h2.workflowId);
+    const first = await h1.result();
+    const again = await payBonusAndWait(env.client, input(a), opts());
+    expect(again).toEqual(first);
+    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(emu.ledger().requests.SendBonus).toBe(1);
+  });
+
+  it('pays once after a retry whose token MTurk has already forgotten', async () => {
+    const a = seedOne();
+    // The first SendBonus commits and drops; MTurk then forgets tokens at once (the 24 h limit).
+    emu.configure({ tokenTtlMs: 1 });
+    emu.setFaults({ seed: 1, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const handle = await payBonus(env.client, input(a), opts());
+    await waitFor(() => emu.ledger().bonuses.length === 1);
+    emu.setFaults({});
+    emu.advanceClock(25 * 3600_000);
+    const result = await handle.result();
+    expect(result.bonus.status).toBe('already-paid');
+    expect(emu.ledger().bonuses).toHaveLength(1);
+  });
+
+  it('treats an already approved assignment as approved', async () => {
+    const a = seedOne();
+    await emulatorClient(emu.url).send(
+      new (await import('@aws-sdk/client-mturk')).ApproveAssignmentCommand({ AssignmentId: a.assignmentId }),
+    );
+    const result = await payBonusAndWait(env.client, input(a), opts());
+    expect(result.approval?.status).toBe('already-approved');
+    expect(emu.ledger().approvals).toHaveLength(1);
+    expect(emu.ledger().bonuses).toHaveLength(1);
+  });
+
+  it('refuses a rejected assignment unless overrideRejection is asked', async () => {
+    const { RejectAssignmentCommand } = await import('@aws-sdk/client-mturk');
+    const a = seedOne();
+    await emulatorClient(emu.url).send(
+      new RejectAssignmentCommand({ AssignmentId: a.assignmentId, RequesterFeedback: 'no' }),
+    );
+    const err = await payBonusAndWait(env.client, input(a), opts()).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(rootFailure(err)).toMatchObject({ type: 'AssignmentNotApprovable', nonRetryable: true });
+    expect(emu.ledger().bonuses).toHaveLength(0);
+
+    const b = seedOne('100.00', 'AWORKER0000002');
+    await emulatorClient(emu.url).send(
+      new RejectAssignmentCommand({ AssignmentId: b.assignmentId, RequesterFeedback: 'no' }),
+    );
+    const ok = await payBonusAndWait(env.client, input(b, { overrideRejection: true }), opts());
+    expect(ok.approval?.status).toBe('approved');
+    expect(emu.ledger().bonuses).toHaveLength(1);
+  });
+
+  it('waits for funds, then pays once after a top-up and the fundsAdded signal', async () => {
+    const a = seedOne('0.50');
+    const handle = await payBonus(env.client, input(a), opts());
+    await waitFor(async () => (await handle.query(statusQuery)).state === 'waiting-for-funds');
+    expect(emu.ledger().bonuses).toHaveLength(0);
+    emu.addBalance('5.00');
+    await handle.signal('fundsAdded');
+    const result = await handle.result();
+    expect(result.bonus.status).toBe('paid');
+    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(emu.ledger().balance).toBe('4.30');
+    expect((await handle.query(statusQuery)).state).toBe('paid');
+  });
+
+  it('fails a bad request before any MTurk call, as a non-retryable InvalidBonusRequest', async () => {
+    const a = seedOne();
+    const handle = await env.client.workflow.start('approveAndBonus', {
+      taskQueue,
+      workflowId: `bad-${taskQueue}`,
+      args: [input(a, { bonusAmount: '1.234' })],
+    });
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(rootFailure(err)).toMatchObject({ type: 'InvalidBonusRequest', nonRetryable: true });
+    expect(totalRequests()).toBe(0);
+  });
+});
+
+function totalRequests(): number {
+  return Object.values(emu.ledger().requests).reduce((a, b) => a + b, 0);
+}
+
+function rootFailure(err: unknown): ApplicationFailure | undefined {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) return e;
+    e = (e as Error & { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
