@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -19,9 +22,24 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'os', 'child_process'], message: 'Workflows run in a sandbox: no Node APIs.' },
-            { group: ['@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows import only @temporalio/workflow and pure code.' },
-            { group: ['**/activities/*', '**/emulator/*'], allowTypeImports: true, message: 'Import activity types only.' },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'os', 'child_process'],
+              message: 'Workflows run in a sandbox: no Node APIs.',
+            },
+            {
+              group: [
+                '@aws-sdk/*',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              message: 'Workflows import only @temporalio/workflow and pure code.',
+            },
+            {
+              group: ['**/activities/*', '**/emulator/*'],
+              allowTypeImports: true,
+              message: 'Import activity types only.',
+            },
           ],
         },
       ],
@@ -33,7 +51,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../*', '!../emulator/*'], message: 'The emulator shares no code with the client side.' }] },
+        {
+          patterns: [
+            {
+              group: ['../*', '!../emulator/*'],
+              message: 'The emulator shares no code with the client side.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -7,7 +7,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { ALL_SEARCH_ATTRIBUTES, MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from './search-attributes';
+import {
+  ALL_SEARCH_ATTRIBUTES,
+  MTurkAssignmentId,
+  MTurkBonusState,
+  MTurkWorkerId,
+} from './search-attributes';
 import { parseDollarsToCents } from './money';
 import { DEFAULT_TASK_QUEUE } from './temporal-config';
 import type { ApproveAndBonusInput } from './types';
@@ -80,7 +85,11 @@ export async function payBonus(
       args: [
         {
           ...workflowInput,
-          options: { ...options.workflowOptions, maxBonusAmount, lookUpFirst: previousRun !== undefined },
+          options: {
+            ...options.workflowOptions,
+            maxBonusAmount,
+            lookUpFirst: previousRun !== undefined,
+          },
         },
       ],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -95,7 +104,11 @@ export async function payBonus(
 }
 
 /** `payBonus` and wait for the payment's result (the first run's result when it already ran). */
-export async function payBonusAndWait(client: Client, input: ApproveAndBonusInput, options: PayBonusOptions = {}) {
+export async function payBonusAndWait(
+  client: Client,
+  input: ApproveAndBonusInput,
+  options: PayBonusOptions = {},
+) {
   const handle = await payBonus(client, input, options);
   return handle.result();
 }

@@ -13,7 +13,11 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
  *
  * Pure and deterministic, so workflow code may call it.
  */
-export function bonusRequestToken(workflowId: string, bonusKey: string | undefined, generation: number): string {
+export function bonusRequestToken(
+  workflowId: string,
+  bonusKey: string | undefined,
+  generation: number,
+): string {
   if (!Number.isInteger(generation) || generation < 0 || generation > 9999) {
     throw new RangeError(`token generation must be an integer 0..9999, got ${generation}`);
   }

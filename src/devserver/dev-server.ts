@@ -42,12 +42,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilServing(
+  address: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`temporal server exited early (code ${child.exitCode}, signal ${child.signalCode})`);
+      throw new Error(
+        `temporal server exited early (code ${child.exitCode}, signal ${child.signalCode})`,
+      );
     }
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
@@ -62,7 +68,9 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }
 
 function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
@@ -127,7 +135,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     };
   }
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+  ];
   args.push('--log-level', 'error');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
@@ -148,7 +165,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\nserver stderr:\n${stderr}`);
   }
-  log(`temporal dev server: ${address} (pid ${child.pid}${opts.dbFilename ? `, db ${opts.dbFilename}` : ', in memory'})`);
+  log(
+    `temporal dev server: ${address} (pid ${child.pid}${opts.dbFilename ? `, db ${opts.dbFilename}` : ', in memory'})`,
+  );
   return {
     address,
     namespace,

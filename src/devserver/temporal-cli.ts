@@ -88,7 +88,8 @@ async function withBuildLock<T>(lockDir: string, fn: () => Promise<T>): Promise<
     } catch {
       // A stale lock (its owner died) older than 20 minutes is broken.
       try {
-        if (Date.now() - statSync(lockDir).mtimeMs > 20 * 60_000) rmSync(lockDir, { recursive: true, force: true });
+        if (Date.now() - statSync(lockDir).mtimeMs > 20 * 60_000)
+          rmSync(lockDir, { recursive: true, force: true });
       } catch {
         // raced with its removal
       }
@@ -111,7 +112,9 @@ async function goInstall(env: NodeJS.ProcessEnv, log: (l: string) => void): Prom
     if (existsSync(target)) return target; // another process built it while we waited
     const tmpBin = join(cacheDir(env), `build-${process.pid}`);
     mkdirSync(tmpBin, { recursive: true });
-    log(`temporal-cli: building ${CLI_MODULE}@${PINNED_CLI_VERSION} with go install (a few minutes, once)...`);
+    log(
+      `temporal-cli: building ${CLI_MODULE}@${PINNED_CLI_VERSION} with go install (a few minutes, once)...`,
+    );
     await execFileAsync('go', ['install', `${CLI_MODULE}@${PINNED_CLI_VERSION}`], {
       env: { ...env, GOBIN: tmpBin, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
       timeout: 30 * 60_000,
@@ -135,7 +138,11 @@ export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<
   const log = opts.log ?? ((l: string) => console.error(l));
   const started = Date.now();
   const tried: string[] = [];
-  const found = (source: Exclude<CliSource, 'sdk-download'>, path: string, version: string): ResolvedCli => {
+  const found = (
+    source: Exclude<CliSource, 'sdk-download'>,
+    path: string,
+    version: string,
+  ): ResolvedCli => {
     const ms = Date.now() - started;
     log(`temporal-cli: using ${path} (source: ${source}, ${version}, resolved in ${ms} ms)`);
     return { source, path, version, ms };
@@ -143,7 +150,8 @@ export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<
 
   if (env.TEMPORAL_CLI) {
     const version = await cliVersion(env.TEMPORAL_CLI);
-    if (!version) throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} does not run ('--version' failed).`);
+    if (!version)
+      throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} does not run ('--version' failed).`);
     return found('env', env.TEMPORAL_CLI, version);
   }
   tried.push('TEMPORAL_CLI (not set)');
@@ -170,7 +178,9 @@ export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<
       if (version) return found('go-install', built, version);
       tried.push(`go install: built ${built} but it does not run`);
     } catch (err) {
-      tried.push(`go install ${CLI_MODULE}@${PINNED_CLI_VERSION} failed: ${(err as Error).message.split('\n').slice(-3).join(' ')}`);
+      tried.push(
+        `go install ${CLI_MODULE}@${PINNED_CLI_VERSION} failed: ${(err as Error).message.split('\n').slice(-3).join(' ')}`,
+      );
     }
   } else tried.push('go install (no Go toolchain on PATH)');
 
@@ -182,6 +192,8 @@ export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<
     );
   }
   const ms = Date.now() - started;
-  log(`temporal-cli: no local CLI (${tried.join('; ')}); falling back to the Temporal SDK's download`);
+  log(
+    `temporal-cli: no local CLI (${tried.join('; ')}); falling back to the Temporal SDK's download`,
+  );
   return { source: 'sdk-download', downloadDir: join(cacheDir(env), 'sdk-download'), ms, tried };
 }

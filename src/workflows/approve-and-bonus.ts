@@ -91,7 +91,8 @@ const MAX_TOKEN_GENERATIONS = 5;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
 
 function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
+    return err.cause.type ?? undefined;
   if (err instanceof ApplicationFailure) return err.type ?? undefined;
   return undefined;
 }
@@ -102,7 +103,10 @@ function isActivityTimeout(err: unknown): boolean {
 
 function describe(err: unknown): { type?: string; message: string } {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  return { type: failureType(err), message: cause instanceof Error ? cause.message : String(cause) };
+  return {
+    type: failureType(err),
+    message: cause instanceof Error ? cause.message : String(cause),
+  };
 }
 
 /**
@@ -111,7 +115,9 @@ function describe(err: unknown): { type?: string; message: string } {
  * Start it by name (`approveAndBonus`) with one JSON object; the workflow ID should come from
  * `bonusWorkflowId()` so a payment can only ever be started once.
  */
-export async function approveAndBonus(input: ApproveAndBonusWorkflowInput): Promise<ApproveAndBonusResult> {
+export async function approveAndBonus(
+  input: ApproveAndBonusWorkflowInput,
+): Promise<ApproveAndBonusResult> {
   const { options = {}, carried, ...payment } = input;
   const maxBonusCents =
     options.maxBonusAmount === undefined ? undefined : parseDollarsToCents(options.maxBonusAmount);
@@ -196,7 +202,10 @@ export async function approveAndBonus(input: ApproveAndBonusWorkflowInput): Prom
         lastError = describe(err);
         if (failureType(err) === FailureType.InsufficientFunds) {
           enter('waiting-for-funds');
-          log.info('waiting for funds', { assignmentId: request.assignmentId, amount: request.bonusAmount });
+          log.info('waiting for funds', {
+            assignmentId: request.assignmentId,
+            amount: request.bonusAmount,
+          });
           fundsAdded = false;
           await condition(() => fundsAdded, options.fundsRecheckInterval ?? '1h');
         } else if (isActivityTimeout(err)) {

@@ -1,5 +1,9 @@
 import { MTurkClient } from '@aws-sdk/client-mturk';
-import { DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import path from 'node:path';
 
 /** The real AWS SDK client, pointed at the emulator; Temporal owns retries, so one attempt. */

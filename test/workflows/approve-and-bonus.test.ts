@@ -49,12 +49,18 @@ function seedOne(balance = '100.00', workerId = 'AWORKER0000001') {
   return { assignmentId, workerId };
 }
 
-function input(a: { assignmentId: string; workerId: string }, extra: Partial<ApproveAndBonusInput> = {}): ApproveAndBonusInput {
+function input(
+  a: { assignmentId: string; workerId: string },
+  extra: Partial<ApproveAndBonusInput> = {},
+): ApproveAndBonusInput {
   return { ...a, bonusAmount: '1.00', reason: 'Thanks for the careful work', ...extra };
 }
 
 /** Quick retries keep fault tests short; the policy's shape is the production one. */
-const fast = { taskQueue: '', workflowOptions: { retryInitialInterval: '50ms', retryMaximumInterval: '500ms' } };
+const fast = {
+  taskQueue: '',
+  workflowOptions: { retryInitialInterval: '50ms', retryMaximumInterval: '500ms' },
+};
 const opts = () => ({ ...fast, taskQueue });
 
 describe('approveAndBonus', () => {
@@ -69,7 +75,12 @@ describe('approveAndBonus', () => {
     const ledger = emu.ledger();
     expect(ledger.approvals).toHaveLength(1);
     expect(ledger.bonuses).toHaveLength(1);
-    expect(ledger.bonuses[0]).toMatchObject({ amount: '2.50', fee: '0.50', workerId: a.workerId, token: result.bonus.token });
+    expect(ledger.bonuses[0]).toMatchObject({
+      amount: '2.50',
+      fee: '0.50',
+      workerId: a.workerId,
+      token: result.bonus.token,
+    });
     expect(ledger.balance).toBe('7.00');
   });
 
@@ -144,7 +155,9 @@ describe('approveAndBonus', () => {
   it('treats an already approved assignment as approved', async () => {
     const a = seedOne();
     await emulatorClient(emu.url).send(
-      new (await import('@aws-sdk/client-mturk')).ApproveAssignmentCommand({ AssignmentId: a.assignmentId }),
+      new (await import('@aws-sdk/client-mturk')).ApproveAssignmentCommand({
+        AssignmentId: a.assignmentId,
+      }),
     );
     const result = await payBonusAndWait(env.client, input(a), opts());
     expect(result.approval?.status).toBe('already-approved');

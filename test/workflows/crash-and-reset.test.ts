@@ -73,10 +73,14 @@ describe('approveAndBonus across crashes and resets', () => {
 
     const child = workerProcess(taskQueue);
     const exited = new Promise((r) => child.once('exit', r));
-    const handle = await payBonus(env.client, { ...a, bonusAmount: '3.00', reason: 'crash test' }, {
-      taskQueue,
-      workflowOptions: { activityStartToCloseTimeout: '4s', retryInitialInterval: '100ms' },
-    });
+    const handle = await payBonus(
+      env.client,
+      { ...a, bonusAmount: '3.00', reason: 'crash test' },
+      {
+        taskQueue,
+        workflowOptions: { activityStartToCloseTimeout: '4s', retryInitialInterval: '100ms' },
+      },
+    );
     await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) > before);
     child.kill('SIGKILL');
     await exited;
@@ -98,7 +102,11 @@ describe('approveAndBonus across crashes and resets', () => {
     const a = seedOne('AWORKERRESET01');
     const { worker, running } = await inProcessWorker(taskQueue);
     try {
-      const handle = await payBonus(env.client, { ...a, bonusAmount: '4.00', reason: 'reset test' }, { taskQueue });
+      const handle = await payBonus(
+        env.client,
+        { ...a, bonusAmount: '4.00', reason: 'reset test' },
+        { taskQueue },
+      );
       const first = await handle.result();
       expect(first.bonus.status).toBe('paid');
 
@@ -114,7 +122,9 @@ describe('approveAndBonus across crashes and resets', () => {
         requestId: randomUUID(),
         reason: 'test: reset to before sendBonus',
       });
-      const second = await env.client.workflow.getHandle(handle.workflowId, runId ?? undefined).result();
+      const second = await env.client.workflow
+        .getHandle(handle.workflowId, runId ?? undefined)
+        .result();
       expect(second.bonus.status).toBe('already-paid');
       expect(second.bonus.token).toBe(first.bonus.token);
     } finally {
