@@ -90,6 +90,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     feeRounding: opts.feeRounding ?? 'half-up',
   });
   store.configure(store.config); // validates the options
+  store.commit(); // a loaded state file is compacted into a fresh snapshot at once
   const faults = new FaultInjector();
 
   // Every admin mutation is committed (persisted) before it returns.
@@ -119,13 +120,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   };
 
   const server = createEmulatorServer({ store, faults, admin });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const addr = server.address() as AddressInfo;
   const urlHost =
     addr.address === '0.0.0.0' || addr.address === '::'
@@ -143,6 +149,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         server.close(() => resolve());
         server.closeAllConnections();
         store.commit();
+        store.close();
       });
       return stopping;
     },

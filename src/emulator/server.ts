@@ -68,7 +68,8 @@ export function createEmulatorServer(deps: ServerDeps): Server {
   const handleApi = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
     const targetHeader = req.headers['x-amz-target'];
     const target = typeof targetHeader === 'string' ? targetHeader : '';
-    const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : null;
+    const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+    const op = /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name) ? name : null;
     if (op) store.countRequest(op);
 
     const fail = (e: unknown, close = false): void => {
@@ -87,6 +88,10 @@ export function createEmulatorServer(deps: ServerDeps): Server {
 
     // Runs even if the client has gone away meanwhile: a real server does not notice either.
     const run = (operation: string, input: Input, decision: FaultDecision | null): void => {
+      if (!server.listening) {
+        req.socket.destroy(); // stopped while this request was delayed
+        return;
+      }
       if (decision?.before === 'serviceFault') {
         store.countFault('serviceFault');
         return fail(serviceFault());

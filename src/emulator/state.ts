@@ -2,10 +2,10 @@
  * The emulator's store and MTurk semantics: HITs, assignments, balance, bonuses, token memory.
  * All money is integer cents. All times are epoch milliseconds of the emulator's clock.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ApiError, requestError } from './errors';
 import { newEntityId, newWorkerId } from './ids';
 import { OPERATIONS, type Input } from './model';
+import { StateFile } from './persist';
 import { bonusFeeCents, formatCents, parseDollars, type FeeRounding } from './money';
 import type {
   AssignmentStatus,
@@ -21,7 +21,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const OVERRIDE_WINDOW_MS = 30 * DAY_MS;
 const DEFAULT_AUTO_APPROVAL_S = 3 * 24 * 60 * 60;
 const DEFAULT_PAGE_SIZE = 10;
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 const ENTITY_ID = /^[A-Z0-9]{1,64}$/;
 const WORKER_ID = /^A[A-Z0-9]{1,63}$/;
 const EMPTY_ANSWER =
@@ -88,6 +88,7 @@ interface TokenRec {
 
 interface Snapshot {
   version: number;
+  generation: number;
   balanceCents: number;
   clockOffsetMs: number;
   hits: HitRec[];
@@ -98,6 +99,22 @@ interface Snapshot {
   tokens: [string, TokenRec][];
   requests: Record<string, number>;
   faults: FaultCounts;
+}
+
+/** One journal line: what changed in one commit. Replaying a line twice is harmless. */
+interface JournalLine {
+  g: number;
+  balanceCents: number;
+  clockOffsetMs: number;
+  requests: Record<string, number>;
+  faults: FaultCounts;
+  hits?: HitRec[];
+  assignments?: AsgRec[];
+  bonuses?: { from: number; items: BonusRec[] };
+  approvals?: { from: number; items: ActionRec[] };
+  rejections?: { from: number; items: ActionRec[] };
+  /** Token set (record) or forgotten (null). */
+  tokens?: [string, TokenRec | null][];
 }
 
 export class AdminError extends Error {}
@@ -139,8 +156,16 @@ function decodePageToken(token: string, key: string): number {
 export class Store {
   config: RuntimeConfig;
   private readonly baseNow: () => number;
-  private readonly statePath?: string;
+  private readonly file?: StateFile<Snapshot, JournalLine>;
   private dirty = false;
+  /** Write a full snapshot at the next commit (after a load or a reset). */
+  private rewrite = true;
+  private generation = 0;
+  private changedHits = new Set<string>();
+  private changedAssignments = new Set<string>();
+  private changedTokens = new Set<string>();
+  /** Lengths of the append-only lists at the last commit. */
+  private mark = { bonuses: 0, approvals: 0, rejections: 0 };
 
   private balanceCents = 0;
   private clockOffsetMs = 0;
@@ -157,13 +182,13 @@ export class Store {
 
   constructor(opts: StoreOptions) {
     this.baseNow = opts.now;
-    this.statePath = opts.statePath;
+    if (opts.statePath) this.file = new StateFile(opts.statePath);
     this.config = {
       tokenTtlMs: opts.tokenTtlMs,
       consumeTokenOnFailure: opts.consumeTokenOnFailure,
       feeRounding: opts.feeRounding,
     };
-    if (this.statePath && existsSync(this.statePath)) this.load(this.statePath);
+    if (this.file) this.load(this.file);
   }
 
   /** The emulator's clock (epoch ms): the injected clock plus any admin advance. */
@@ -173,21 +198,58 @@ export class Store {
 
   // ---------------------------------------------------------------- persistence
 
-  /** Write the state file (tmp + rename) if anything changed since the last commit. */
+  /**
+   * Persist everything changed since the last commit (no-op without a state file). Called before
+   * every response, so a change is on disk before the client can hear about it.
+   */
   commit(): void {
     if (!this.dirty) return;
-    if (this.statePath) {
-      this.pruneTokens(this.now());
-      const tmp = `${this.statePath}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.snapshot()));
-      renameSync(tmp, this.statePath);
+    const file = this.file;
+    if (file) {
+      if (this.rewrite || file.wantsCompaction) {
+        this.pruneTokens(this.now());
+        this.generation++;
+        file.writeSnapshot(this.snapshot());
+      } else {
+        file.append(this.delta());
+      }
     }
+    this.changedHits.clear();
+    this.changedAssignments.clear();
+    this.changedTokens.clear();
+    this.mark = {
+      bonuses: this.bonuses.length,
+      approvals: this.approvals.length,
+      rejections: this.rejections.length,
+    };
+    this.rewrite = false;
     this.dirty = false;
+  }
+
+  /** Close the state file's journal. */
+  close(): void {
+    this.file?.close();
+  }
+
+  private touchHit(id: string): void {
+    this.changedHits.add(id);
+    this.dirty = true;
+  }
+
+  private touchAssignment(id: string): void {
+    this.changedAssignments.add(id);
+    this.dirty = true;
+  }
+
+  private touchToken(key: string): void {
+    this.changedTokens.add(key);
+    this.dirty = true;
   }
 
   private snapshot(): Snapshot {
     return {
       version: STATE_VERSION,
+      generation: this.generation,
       balanceCents: this.balanceCents,
       clockOffsetMs: this.clockOffsetMs,
       hits: [...this.hits.values()],
@@ -201,29 +263,75 @@ export class Store {
     };
   }
 
-  private load(path: string): void {
-    let s: Snapshot;
-    try {
-      s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
-    } catch (e) {
-      throw new Error(`emulator state file ${path} is unreadable: ${(e as Error).message}`);
+  private delta(): JournalLine {
+    const line: JournalLine = {
+      g: this.generation,
+      balanceCents: this.balanceCents,
+      clockOffsetMs: this.clockOffsetMs,
+      requests: this.requests,
+      faults: this.faults,
+    };
+    const pick = <T>(ids: Set<string>, m: Map<string, T>) =>
+      [...ids].map((id) => m.get(id)).filter((x): x is T => x !== undefined);
+    if (this.changedHits.size) line.hits = pick(this.changedHits, this.hits);
+    if (this.changedAssignments.size) {
+      line.assignments = pick(this.changedAssignments, this.assignments);
     }
+    const since = <T>(arr: T[], from: number) =>
+      arr.length > from ? { from, items: arr.slice(from) } : undefined;
+    line.bonuses = since(this.bonuses, this.mark.bonuses);
+    line.approvals = since(this.approvals, this.mark.approvals);
+    line.rejections = since(this.rejections, this.mark.rejections);
+    if (this.changedTokens.size) {
+      line.tokens = [...this.changedTokens].map((k) => [k, this.tokens.get(k) ?? null]);
+    }
+    return line;
+  }
+
+  private load(file: StateFile<Snapshot, JournalLine>): void {
+    const loaded = file.load();
+    if (!loaded) return;
+    const { snapshot: s, lines } = loaded;
     if (s.version !== STATE_VERSION) {
-      throw new Error(`emulator state file ${path} has unsupported version ${String(s.version)}`);
+      throw new Error(
+        `emulator state file ${file.path} has unsupported version ${String(s.version)}`,
+      );
     }
+    this.generation = s.generation;
     this.balanceCents = s.balanceCents;
     this.clockOffsetMs = s.clockOffsetMs;
     this.hits = new Map(s.hits.map((h) => [h.id, h]));
     this.assignments = new Map(s.assignments.map((a) => [a.id, a]));
-    this.bonuses = [];
-    this.bonusesByAssignment.clear();
-    this.bonusesByHit.clear();
-    for (const b of s.bonuses) this.addBonus(b);
     this.approvals = s.approvals;
     this.rejections = s.rejections;
     this.tokens = new Map(s.tokens);
-    this.requests = { ...zeroRequests(), ...s.requests };
+    this.requests = s.requests;
     this.faults = s.faults;
+    const bonuses = s.bonuses;
+    const place = <T>(arr: T[], part?: { from: number; items: T[] }) => {
+      part?.items.forEach((item, i) => (arr[part.from + i] = item));
+    };
+    for (const l of lines) {
+      this.balanceCents = l.balanceCents;
+      this.clockOffsetMs = l.clockOffsetMs;
+      this.requests = l.requests;
+      this.faults = l.faults;
+      for (const h of l.hits ?? []) this.hits.set(h.id, h);
+      for (const a of l.assignments ?? []) this.assignments.set(a.id, a);
+      place(bonuses, l.bonuses);
+      place(this.approvals, l.approvals);
+      place(this.rejections, l.rejections);
+      for (const [k, t] of l.tokens ?? []) {
+        if (t) this.tokens.set(k, t);
+        else this.tokens.delete(k);
+      }
+    }
+    this.requests = { ...zeroRequests(), ...this.requests };
+    this.bonuses = [];
+    for (const b of bonuses) this.addBonus(b);
+    // Start a new generation at once: this also drops a torn journal tail.
+    this.rewrite = true;
+    this.dirty = true;
   }
 
   // ---------------------------------------------------------------- counters
@@ -252,6 +360,7 @@ export class Store {
     this.tokens.clear();
     this.requests = zeroRequests();
     this.faults = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
+    this.rewrite = true;
     this.dirty = true;
   }
 
@@ -388,10 +497,12 @@ export class Store {
         if (rec.status === 'Approved') rec.approvalTime = now;
         if (rec.status === 'Rejected') rec.rejectionTime = now;
         this.assignments.set(rec.id, rec);
+        this.touchAssignment(rec.id);
         hit.assignmentIds.push(rec.id);
         out.assignments.push({ assignmentId: rec.id, workerId: rec.workerId, status: rec.status });
       }
       hit.maxAssignments = Math.max(hit.maxAssignments, hit.assignmentIds.length);
+      this.touchHit(hit.id);
       result.hits.push(out);
     }
     if (balance !== undefined) this.balanceCents = balance;
@@ -470,6 +581,7 @@ export class Store {
       assignmentIds: [],
     };
     this.hits.set(id, hit);
+    this.touchHit(id);
     return hit;
   }
 
@@ -521,7 +633,7 @@ export class Store {
         requestId: null,
         auto: true,
       });
-      this.dirty = true;
+      this.touchAssignment(a.id);
     }
   }
 
@@ -537,6 +649,7 @@ export class Store {
     for (const [k, t] of this.tokens) {
       if (now - t.time < ttl) break; // insertion order is time order
       this.tokens.delete(k);
+      this.touchToken(k);
     }
   }
 
@@ -546,7 +659,7 @@ export class Store {
     if (!t) return undefined;
     if (now - t.time >= this.config.tokenTtlMs) {
       this.tokens.delete(key);
-      this.dirty = true;
+      this.touchToken(key);
       return undefined;
     }
     return t;
@@ -555,8 +668,8 @@ export class Store {
   private rememberToken(key: string, requestId: string, now: number): void {
     this.tokens.delete(key);
     this.tokens.set(key, { requestId, time: now });
+    this.touchToken(key);
     this.pruneTokens(now);
-    this.dirty = true;
   }
 
   /**
@@ -765,7 +878,7 @@ export class Store {
     if (feedback !== undefined) rec.feedback = feedback;
     if (wasRejected) rec.override = true;
     this.approvals.push(rec);
-    this.dirty = true;
+    this.touchAssignment(a.id);
     return {};
   }
 
@@ -777,7 +890,7 @@ export class Store {
     a.rejectionTime = now;
     a.feedback = feedback;
     this.rejections.push({ assignmentId: a.id, time: now, requestId, feedback });
-    this.dirty = true;
+    this.touchAssignment(a.id);
     return {};
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -51,7 +51,7 @@ describe('statePath', () => {
     await first.stop();
 
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { version: number };
-    expect(saved.version).toBe(1);
+    expect(saved.version).toBe(2);
 
     const second = await start(statePath);
     const after = second.ledger();
@@ -80,6 +80,47 @@ describe('statePath', () => {
     c2.destroy();
   });
 
+  it('journal replay across several restarts, a reset and a torn journal tail', async () => {
+    const statePath = join(dir, 'journal.json');
+    const pay = async (emu: RunningEmulator, assignmentId: string, amount: string) => {
+      const c = client(emu.url);
+      await c.send(
+        new SendBonusCommand({
+          WorkerId: 'AJ',
+          AssignmentId: assignmentId,
+          BonusAmount: amount,
+          Reason: 'j',
+        }),
+      );
+      c.destroy();
+    };
+    let emu = await start(statePath);
+    emu.seed({ balance: '1.00', hits: [{ assignments: [{ workerId: 'AJ' }] }] });
+    emu.reset(); // a new generation: nothing from before the reset may come back
+    const seeded = emu.seed({ balance: '50.00', hits: [{ assignments: [{ workerId: 'AJ' }] }] });
+    const id = seeded.hits[0]!.assignments[0]!.assignmentId;
+    await pay(emu, id, '1.00');
+    await emu.stop();
+
+    emu = await start(statePath);
+    await pay(emu, id, '2.00');
+    emu.advanceClock(60_000);
+    await emu.stop();
+    appendFileSync(`${statePath}.journal`, '{"g":');
+
+    emu = await start(statePath);
+    const l = emu.ledger();
+    expect(l.bonuses.map((b) => b.amount)).toEqual(['1.00', '2.00']);
+    expect(l.balance).toBe('46.40');
+    expect(l.requests.SendBonus).toBe(2);
+    await pay(emu, id, '0.50');
+    expect(emu.ledger().balance).toBe('45.80');
+    await emu.stop();
+    emu = await start(statePath);
+    expect(emu.ledger().bonuses).toHaveLength(3);
+    expect(emu.ledger().balance).toBe('45.80');
+  });
+
   it('a dropped (commit-then-drop) write is already on disk', async () => {
     const statePath = join(dir, 'drop.json');
     const emu = await start(statePath);
@@ -97,12 +138,14 @@ describe('statePath', () => {
       ),
     );
     c.destroy();
-    const onDisk = JSON.parse(readFileSync(statePath, 'utf8')) as {
-      bonuses: unknown[];
+    // The bonus is in the journal already, before the connection was dropped.
+    const journal = readFileSync(`${statePath}.journal`, 'utf8').trim().split('\n');
+    const last = JSON.parse(journal.at(-1)!) as {
+      bonuses: { items: unknown[] };
       balanceCents: number;
     };
-    expect(onDisk.bonuses).toHaveLength(1);
-    expect(onDisk.balanceCents).toBe(380);
+    expect(last.bonuses.items).toHaveLength(1);
+    expect(last.balanceCents).toBe(380);
   });
 
   it('refuses to start on a corrupt state file rather than losing the ledger', async () => {
