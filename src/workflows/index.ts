@@ -1,3 +1,4 @@
 // Entry point for `workflowsPath` / `bundleWorkflowCode`: every workflow temporal-mturk ships.
 export { approveAndBonus, statusQuery, fundsAddedSignal } from './approve-and-bonus';
 export type { ApproveAndBonusOptions, ApproveAndBonusWorkflowInput } from './approve-and-bonus';
+export { payBatch, progressQuery } from './batch';

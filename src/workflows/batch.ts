@@ -1,0 +1,482 @@
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { createBatchActivities } from '../activities/batch-activities';
+import { invalidBonusRequest, type ValidationIssue } from '../errors';
+import { parseDollarsToCents } from '../money';
+import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
+import type { ApproveAndBonusInput, ApproveAndBonusResult } from '../types';
+import { checkApproveAndBonusInput } from '../validation';
+import {
+  approveAndBonus,
+  fundsAddedSignal,
+  type ApproveAndBonusOptions,
+} from './approve-and-bonus';
+import {
+  DEFAULT_BATCH_CONCURRENCY,
+  DEFAULT_PROGRESS_PAGE,
+  MAX_BATCH_CONCURRENCY,
+  MAX_BATCH_ROWS,
+  MAX_PROGRESS_PAGE,
+  batchRowResult,
+  batchRowWorkflowId,
+  countRow,
+  decodeBatchRow,
+  describeFailure,
+  emptyCounts,
+  tokenGenerationOf,
+  type BatchCounts,
+  type BatchProgress,
+  type BatchProgressRequest,
+  type BatchRowOutcome,
+  type BatchRowResult,
+  type BatchRowStatus,
+  type BatchRows,
+  type FailureDescription,
+  type PayBatchResult,
+} from './batch-rows';
+
+export * from './batch-rows';
+
+export interface PayBatchInput extends BatchRows {
+  /** Payment workflows running at once (sliding window), 1-1000; default 50. */
+  concurrency?: number;
+  /** Passed to every payment (retry tuning, funds re-check interval, maximum bonus). */
+  options?: ApproveAndBonusOptions;
+  /**
+   * Give each payment the MTurk* search attributes (findable in the Web UI). Only when the
+   * namespace has them registered (see searchAttributesRegistered in client.ts): upserting an
+   * unregistered attribute fails every workflow task.
+   */
+  searchAttributes?: boolean;
+  /** Continue-as-new after this many finished rows (default 500), so history stays small. */
+  continueAsNewEvery?: number;
+  /** How often to ask long-running payments whether they wait for funds (default 15 s). */
+  stateCheckInterval?: Duration;
+  /** @internal carried across continue-as-new */
+  carried?: PayBatchCarriedState;
+}
+
+/** State carried across continue-as-new; not for callers. */
+export interface PayBatchCarriedState {
+  /** One entry per row; null until the row finished. */
+  outcomes: (BatchRowOutcome | null)[];
+  /** Rows below this index have been started. */
+  next: number;
+  /** Started by an earlier run, not finished: [row index, started by this batch]. */
+  inFlight: [number, boolean][];
+  errorChars: number;
+  startedAt: string;
+  run: number;
+}
+
+/** Counts and (a page of) per-row results. Query it while running or after completion. */
+export const progressQuery = defineQuery<BatchProgress, [BatchProgressRequest?]>('progress');
+/**
+ * Same name and meaning as approveAndBonus's signal: the balance was topped up. The batch
+ * forwards it to every payment in flight, so those waiting for funds try again at once.
+ */
+export { fundsAddedSignal };
+
+const DEFAULT_CONTINUE_AS_NEW_EVERY = 500;
+/** A backstop; continueAsNewEvery normally triggers long before. */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+/** Before continuing as new, let the window empty for at most this long (see below). */
+const DRAIN_BEFORE_CONTINUE_AS_NEW = '30s';
+/** How long one paymentOutcome activity waits for an existing payment to finish. */
+const EXISTING_PAYMENT_WAIT_SECONDS = 300;
+/** Error text kept per row and in total, so a batch of failures still fits in a payload. */
+const MAX_ERROR_CHARS = 300;
+const ERROR_CHARS_BUDGET = 200_000;
+const MAX_LISTED_ISSUES = 20;
+
+function batchActivities(options: ApproveAndBonusOptions) {
+  const retry = {
+    initialInterval: options.retryInitialInterval ?? '1s',
+    backoffCoefficient: 2,
+    maximumInterval: options.retryMaximumInterval ?? '1m',
+  };
+  return {
+    // Waits on another workflow: long, but heartbeating, so a lost worker is noticed in 30 s.
+    awaiting: proxyActivities<ReturnType<typeof createBatchActivities>>({
+      startToCloseTimeout: `${EXISTING_PAYMENT_WAIT_SECONDS + 60}s`,
+      heartbeatTimeout: '30s',
+      retry,
+    }),
+    // Only feeds the progress display: a few quick tries, then the next check.
+    states: proxyActivities<ReturnType<typeof createBatchActivities>>({
+      startToCloseTimeout: '30s',
+      retry: { ...retry, maximumAttempts: 3 },
+    }),
+  };
+}
+
+/** Every row checked as the payment will check it, plus one payment per workflow ID. */
+function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
+  const issues: ValidationIssue[] = [];
+  const requests: ApproveAndBonusInput[] = [];
+  if (!Array.isArray(input.rows) || !Array.isArray(input.texts)) {
+    throw invalidBonusRequest([{ field: 'rows', message: 'rows and texts must be arrays' }]);
+  }
+  if (input.rows.length === 0 || input.rows.length > MAX_BATCH_ROWS) {
+    throw invalidBonusRequest([
+      { field: 'rows', message: `must hold 1-${MAX_BATCH_ROWS} rows, got ${input.rows.length}` },
+    ]);
+  }
+  const concurrency = input.concurrency ?? DEFAULT_BATCH_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_BATCH_CONCURRENCY) {
+    issues.push({ field: 'concurrency', message: `must be an integer 1-${MAX_BATCH_CONCURRENCY}` });
+  }
+  const every = input.continueAsNewEvery ?? DEFAULT_CONTINUE_AS_NEW_EVERY;
+  if (!Number.isInteger(every) || every < 1) {
+    issues.push({ field: 'continueAsNewEvery', message: 'must be a positive integer' });
+  }
+  const maxBonus = input.options?.maxBonusAmount;
+  const limits = {
+    maxBonusCents: maxBonus === undefined ? undefined : parseDollarsToCents(maxBonus),
+  };
+  const rowOf = new Map<string, number>();
+  input.rows.forEach((_, index) => {
+    let request: ApproveAndBonusInput;
+    try {
+      request = decodeBatchRow(input, index);
+    } catch (err) {
+      issues.push({ field: `rows[${index}]`, message: (err as Error).message });
+      return;
+    }
+    const checked = checkApproveAndBonusInput(request, limits);
+    if (!checked.ok) {
+      for (const issue of checked.issues)
+        issues.push({ ...issue, field: `rows[${index}].${issue.field}` });
+      return;
+    }
+    const { bonusCents: _cents, ...normalised } = checked.value;
+    requests.push(normalised);
+    // Two rows with one workflow ID would be one payment reported twice.
+    const workflowId = batchRowWorkflowId(input.rows[index]!);
+    const first = rowOf.get(workflowId);
+    if (first !== undefined) {
+      issues.push({
+        field: `rows[${index}]`,
+        message: `is a second payment for ${workflowId} (rows[${first}]); give it another bonusKey`,
+      });
+    }
+    rowOf.set(workflowId, index);
+  });
+  if (issues.length > 0) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES);
+    if (issues.length > listed.length) {
+      listed.push({ field: 'rows', message: `and ${issues.length - listed.length} more problems` });
+    }
+    throw invalidBonusRequest(listed);
+  }
+  return requests;
+}
+
+/**
+ * Pays a batch of bonuses: one `approveAndBonus` child per row, at most `concurrency` at a time.
+ *
+ * Each child's workflow ID is `bonusWorkflowId(assignmentId, bonusKey)`, started with
+ * REJECT_DUPLICATE: when that ID was ever used (an earlier batch, payBonus, an earlier run of
+ * this batch), nothing new is started and the row reports what that workflow did, waiting for
+ * it if it still runs. A payment is therefore started at most once, whoever asks. Children are
+ * ABANDONed on parent close: a payment in flight finishes even if the batch is terminated.
+ *
+ * Continues as new every `continueAsNewEvery` finished rows, carrying the outcomes.
+ */
+export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
+  const { carried } = input;
+  const options = input.options ?? {};
+  // The first run validates everything before any payment starts; later runs trust it.
+  const requests = carried
+    ? input.rows.map((_, index) => decodeBatchRow(input, index))
+    : validateBatch(input);
+  const total = requests.length;
+  const concurrency = input.concurrency ?? DEFAULT_BATCH_CONCURRENCY;
+  const continueAsNewEvery = input.continueAsNewEvery ?? DEFAULT_CONTINUE_AS_NEW_EVERY;
+  const stateCheckMs = msToNumber(input.stateCheckInterval ?? '15s');
+  const workflowIds = input.rows.map(batchRowWorkflowId);
+  const activities = batchActivities(options);
+
+  const outcomes: (BatchRowOutcome | null)[] = carried?.outcomes ?? new Array(total).fill(null);
+  let next = carried?.next ?? 0;
+  let errorChars = carried?.errorChars ?? 0;
+  const startedAt = carried?.startedAt ?? new Date().toISOString();
+  const run = (carried?.run ?? 0) + 1;
+  /** Row index → when it started (workflow time) and whether this batch started its payment. */
+  const inFlight = new Map<number, { since: number; ours: boolean }>();
+  const waiting = new Set<number>();
+  let starting = 0;
+  let finishedThisRun = 0;
+
+  const statusOf = (index: number): BatchRowStatus => {
+    const outcome = outcomes[index];
+    if (outcome) return outcome.status;
+    if (waiting.has(index)) return 'waiting-for-funds';
+    return index < next ? 'in-flight' : 'pending';
+  };
+  const counts = (): BatchCounts => {
+    const c = emptyCounts(total);
+    for (let i = 0; i < total; i++) countRow(c, statusOf(i));
+    return c;
+  };
+
+  setHandler(progressQuery, (request: BatchProgressRequest = {}): BatchProgress => {
+    const limit = Math.max(0, Math.min(request.limit ?? DEFAULT_PROGRESS_PAGE, MAX_PROGRESS_PAGE));
+    const only = request.only && request.only.length > 0 ? new Set(request.only) : undefined;
+    const rows: BatchRowResult[] = [];
+    let index = Math.max(0, Math.floor(request.offset ?? 0));
+    for (; index < total && rows.length < limit; index++) {
+      const status = statusOf(index);
+      if (!only || only.has(status)) {
+        rows.push(batchRowResult(input, index, status, outcomes[index] ?? undefined));
+      }
+    }
+    const c = counts();
+    const page: BatchProgress = {
+      counts: c,
+      done: c.pending + c.inFlight === 0,
+      startedAt,
+      run,
+      rows,
+    };
+    if (index < total && limit > 0) page.nextOffset = index;
+    return page;
+  });
+
+  setHandler(fundsAddedSignal, async () => {
+    // Every payment in flight: one that is not waiting ignores the signal.
+    await Promise.all(
+      [...inFlight.keys()].map(
+        (index) =>
+          getExternalWorkflowHandle(workflowIds[index]!)
+            .signal(fundsAddedSignal)
+            .catch(() => undefined), // finished meanwhile
+      ),
+    );
+  });
+
+  const failed = (failure: FailureDescription): BatchRowOutcome => {
+    const outcome: BatchRowOutcome = { status: 'failed' };
+    if (failure.type) outcome.errorType = failure.type;
+    const message =
+      failure.message.length > MAX_ERROR_CHARS
+        ? `${failure.message.slice(0, MAX_ERROR_CHARS - 1)}…`
+        : failure.message;
+    // Past the budget only the type is kept; the payment's own history has the full story.
+    if (errorChars + message.length <= ERROR_CHARS_BUDGET) {
+      outcome.error = message;
+      errorChars += message.length;
+    }
+    return outcome;
+  };
+
+  const succeeded = (result: ApproveAndBonusResult, paidByUs: boolean): BatchRowOutcome => {
+    const outcome: BatchRowOutcome = {
+      status: paidByUs && result.bonus.status === 'paid' ? 'paid' : 'already-paid',
+    };
+    if (result.bonus.requestId !== undefined) outcome.requestId = result.bonus.requestId;
+    const generation = tokenGenerationOf(result.bonus.token);
+    if (generation !== 0) outcome.tokenGeneration = generation;
+    return outcome;
+  };
+
+  /** A payment made for the same workflow ID must be the payment this row asks for. */
+  const conflictWith = (index: number, result: ApproveAndBonusResult): string | undefined => {
+    const request = requests[index]!;
+    const asked = parseDollarsToCents(request.bonusAmount);
+    const made = parseDollarsToCents(result.bonus.amount);
+    if (result.workerId !== request.workerId || made !== asked) {
+      return (
+        `${workflowIds[index]} already paid ${result.bonus.amount} to ${result.workerId}, but this row ` +
+        `asks ${request.bonusAmount} for ${request.workerId}; nothing more was paid (to pay another ` +
+        'bonus for the same assignment, give the row a bonusKey)'
+      );
+    }
+    return undefined;
+  };
+
+  const setWaiting = (index: number, isWaiting: boolean) => {
+    if (isWaiting && inFlight.has(index)) waiting.add(index);
+    else waiting.delete(index);
+  };
+
+  /** Reports, and if needed waits for, the payment workflow that already holds the row's ID. */
+  async function awaitExistingPayment(
+    index: number,
+    ours: boolean,
+    restarts: number,
+  ): Promise<BatchRowOutcome> {
+    for (;;) {
+      const found = await activities.awaiting.paymentOutcome({
+        workflowId: workflowIds[index]!,
+        waitSeconds: EXISTING_PAYMENT_WAIT_SECONDS,
+      });
+      switch (found.kind) {
+        case 'running':
+          setWaiting(index, found.state === 'waiting-for-funds');
+          continue;
+        case 'completed': {
+          const conflict = ours ? undefined : conflictWith(index, found.result);
+          return conflict
+            ? failed({ type: 'PaymentConflict', message: conflict })
+            : succeeded(found.result, ours);
+        }
+        case 'failed':
+          return failed({
+            type: found.type,
+            message: ours
+              ? found.message
+              : `an earlier payment workflow ${found.status}: ${found.message}`,
+          });
+        case 'not-found':
+          // Vanished (e.g. past retention) between our start and the lookup: start it again;
+          // REJECT_DUPLICATE still guards, and a few rounds cannot loop forever.
+          if (restarts >= 3) {
+            return failed({
+              type: 'PaymentNotFound',
+              message: `${workflowIds[index]} could not be started or found`,
+            });
+          }
+          return startAndAwaitPayment(index, restarts + 1);
+      }
+    }
+  }
+
+  async function startAndAwaitPayment(index: number, restarts = 0): Promise<BatchRowOutcome> {
+    const request = requests[index]!;
+    let child;
+    starting += 1;
+    try {
+      child = await startChild(approveAndBonus, {
+        workflowId: workflowIds[index],
+        args: [{ ...request, options }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        ...(input.searchAttributes && {
+          typedSearchAttributes: [
+            { key: MTurkAssignmentId, value: request.assignmentId },
+            { key: MTurkWorkerId, value: request.workerId },
+            { key: MTurkBonusState, value: 'started' },
+          ],
+        }),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const entry = inFlight.get(index);
+      if (entry) entry.ours = false;
+      return awaitExistingPayment(index, false, restarts);
+    } finally {
+      starting -= 1;
+    }
+    try {
+      return succeeded(await child.result(), true);
+    } catch (err) {
+      return failed(describeFailure(err));
+    }
+  }
+
+  async function payRow(index: number, resume?: { ours: boolean }): Promise<void> {
+    inFlight.set(index, { since: Date.now(), ours: resume?.ours ?? true });
+    try {
+      outcomes[index] = resume
+        ? await awaitExistingPayment(index, resume.ours, 0)
+        : await startAndAwaitPayment(index);
+    } catch (err) {
+      // Not a payment's failure (those are outcomes) but ours, e.g. a bad start request.
+      outcomes[index] = failed(describeFailure(err));
+    } finally {
+      inFlight.delete(index);
+      waiting.delete(index);
+      finishedThisRun += 1;
+    }
+  }
+
+  /** Asks payments running for a while whether they wait for funds (for the counts only). */
+  async function watchForWaitingPayments(): Promise<void> {
+    for (;;) {
+      await condition(() => inFlight.size > 0);
+      await sleep(stateCheckMs);
+      const cutoff = Date.now() - stateCheckMs;
+      const rows = [...inFlight]
+        .filter(([, entry]) => entry.since <= cutoff)
+        .map(([index]) => index);
+      if (rows.length === 0) continue;
+      try {
+        const states = await activities.states.paymentStates({
+          workflowIds: rows.map((i) => workflowIds[i]!),
+        });
+        rows.forEach((index, k) => setWaiting(index, states[k] === 'waiting-for-funds'));
+      } catch (err) {
+        log.warn('could not read payment states', { error: describeFailure(err).message });
+      }
+    }
+  }
+
+  const timeToContinueAsNew = () =>
+    finishedThisRun >= continueAsNewEvery ||
+    workflowInfo().continueAsNewSuggested ||
+    workflowInfo().historyLength > CONTINUE_AS_NEW_AFTER_EVENTS;
+
+  for (const [index, ours] of carried?.inFlight ?? []) void payRow(index, { ours });
+  void watchForWaitingPayments();
+
+  for (;;) {
+    while (next < total && inFlight.size < concurrency && !timeToContinueAsNew()) {
+      void payRow(next++);
+    }
+    if (next >= total && inFlight.size === 0) break;
+    if (timeToContinueAsNew()) {
+      // Let the window empty so the next run has little to re-attach to, but not for long and
+      // not for payments known to wait for funds: those are carried over and awaited by the
+      // next run instead.
+      await condition(() => inFlight.size === waiting.size, DRAIN_BEFORE_CONTINUE_AS_NEW);
+      // A child start still in progress would be lost with this run: wait for it to land.
+      await condition(() => starting === 0);
+      if (next >= total && inFlight.size === 0) break;
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof payBatch>({
+        ...input,
+        carried: {
+          outcomes,
+          next,
+          inFlight: [...inFlight].map(([index, entry]): [number, boolean] => [index, entry.ours]),
+          errorChars,
+          startedAt,
+          run,
+        },
+      });
+    }
+    await condition(
+      () =>
+        inFlight.size === 0 ||
+        (next < total && inFlight.size < concurrency) ||
+        timeToContinueAsNew(),
+    );
+  }
+
+  await condition(allHandlersFinished);
+  return {
+    counts: counts(),
+    rows: outcomes.map(
+      (o) => o ?? { status: 'failed', errorType: 'Lost', error: 'row has no outcome' },
+    ),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    runs: run,
+  };
+}
