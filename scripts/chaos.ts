@@ -1,0 +1,124 @@
+/**
+ * `npm run chaos`: the reliability campaign. Pays `--count` bonuses (default 1,000) through the
+ * payBatch workflow while the MTurk emulator injects faults (10 % commit-then-drop, 5 %
+ * ServiceFault, 5 % throttling, 20-200 ms latency on SendBonus and ApproveAssignment), the
+ * worker process is SIGKILLed and restarted, the Temporal dev server and the emulator are
+ * stopped and restarted on their state, and the paying client is killed and run again. Then it
+ * compares the emulator's ledger with the input cent by cent and writes a JSON summary to
+ * bench/results/chaos/<timestamp>-seed<N>.json.
+ *
+ * Exit code: 0 when nobody was paid twice and nobody was missed (and every cent adds up) and
+ * every planned kill and restart happened; 1 when a payment is duplicated, missing or wrong;
+ * 2 for bad arguments; 3 when the money is exact but the campaign itself fell short (a planned
+ * event did not happen, the client or status could not be read).
+ *
+ *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
+ *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCampaign, type CampaignSummary } from './chaos/campaign';
+import { ROOT } from './chaos/processes';
+import { randomSeed } from './chaos/rng';
+
+const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3]
+       [--dev-server-restarts 1] [--emulator-restarts 1] [--client-kills 1]
+       [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]`;
+
+function intOption(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+function printSummary(s: CampaignSummary, file: string): void {
+  const p = s.payments;
+  const lines = [
+    '',
+    `chaos seed ${s.seed}: ${s.exact ? 'EXACT' : 'NOT EXACT'}`,
+    `  payments: expected ${p.expected}, made ${p.made}, duplicated ${p.duplicated}, missing ${p.missing}, wrong ${p.wrong}, unexpected ${p.unexpected}`,
+    `  bonuses:  expected ${s.totals.expectedBonus}, paid ${s.totals.paidBonus}; fees expected ${s.totals.expectedFees}, paid ${s.totals.paidFees}`,
+    `  balance:  ${s.totals.balanceBefore} -> ${s.totals.balanceAfter} (${s.totals.balanceConsistent ? 'consistent' : 'INCONSISTENT'})`,
+    `  faults:   ${s.faults.dropAfterCommit} commit-then-drop, ${s.faults.serviceFault} ServiceFault, ${s.faults.throttle} throttled`,
+    `  chaos:    ${s.chaos.workerKills} worker kills (${s.chaos.workerRestarts} restarts, ${s.chaos.unexpectedWorkerExits} unexpected exits), ` +
+      `${s.chaos.devServerRestarts} dev-server restarts, ${s.chaos.emulatorRestarts} emulator restarts, ` +
+      `${s.chaos.clientKills} client kills (${s.chaos.clientRuns} client runs)`,
+    `  batch:    ${s.batch.counts ? JSON.stringify(s.batch.counts) : 'no result'} in ${s.batch.runs ?? '?'} runs`,
+    `  time:     ${(s.wallTimeMs / 1000).toFixed(1)} s wall, ${(s.payingTimeMs / 1000).toFixed(1)} s paying`,
+    ...s.problems.map((problem) => `  PROBLEM:  ${problem}`),
+    ...(s.workDir ? [`  logs and state kept in ${s.workDir}`] : []),
+    `  summary:  ${path.relative(process.cwd(), file)}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        count: { type: 'string' },
+        seed: { type: 'string' },
+        'worker-kills': { type: 'string' },
+        'dev-server-restarts': { type: 'string' },
+        'emulator-restarts': { type: 'string' },
+        'client-kills': { type: 'string' },
+        concurrency: { type: 'string' },
+        'timeout-minutes': { type: 'string' },
+        out: { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        'no-faults': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let options;
+  try {
+    options = {
+      count: intOption('count', values.count, 1000, 1),
+      seed: intOption('seed', values.seed, randomSeed(), 1),
+      workerKills: intOption('worker-kills', values['worker-kills'], 3, 0),
+      devServerRestarts: intOption('dev-server-restarts', values['dev-server-restarts'], 1, 0),
+      emulatorRestarts: intOption('emulator-restarts', values['emulator-restarts'], 1, 0),
+      clientKills: intOption('client-kills', values['client-kills'], 1, 0),
+      concurrency: intOption('concurrency', values.concurrency, 50, 1),
+      timeoutMs: intOption('timeout-minutes', values['timeout-minutes'], 20, 1) * 60_000,
+    };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  console.log(`chaos: seed ${options.seed} (repeat with --seed ${options.seed})`);
+  const summary = await runCampaign({
+    ...options,
+    faults: values['no-faults'] ? false : undefined,
+    keepWorkDir: values.keep,
+  });
+  const outDir = path.resolve(values.out ?? path.join(ROOT, 'bench', 'results', 'chaos'));
+  mkdirSync(outDir, { recursive: true });
+  const stamp = summary.startedAt.replace(/[:.]/g, '-');
+  const file = path.join(outDir, `${stamp}-seed${summary.seed}.json`);
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+  printSummary(summary, file);
+  if (summary.payments.duplicated > 0 || summary.payments.missing > 0 || !summary.exact) return 1;
+  // Money exact, but the campaign did not break what it promised to (or timed out).
+  return summary.problems.length > 0 ? 3 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

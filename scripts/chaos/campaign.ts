@@ -1,0 +1,592 @@
+/**
+ * One chaos campaign: pay `count` bonuses through `payBatch` while the emulator injects faults,
+ * the worker process is SIGKILLed and restarted, the Temporal dev server and the emulator are
+ * stopped and restarted on their state, and the paying client is killed and run again. Then the
+ * emulator's ledger is compared with the input, cent by cent.
+ *
+ * Used by `npm run chaos` (scripts/chaos.ts) and by test/reliability/chaos-small.test.ts.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, startDevServer, type DevServer } from '../../src/devserver/dev-server';
+import type { ResolvedCli } from '../../src/devserver/temporal-cli';
+import type { FaultConfig, Ledger } from '../../src/emulator';
+import type { ApproveAndBonusOptions } from '../../src/workflows';
+import {
+  encodeBatchRows,
+  progressQuery,
+  type BatchCounts,
+  type PayBatchInput,
+  type PayBatchResult,
+} from '../../src/workflows/batch';
+import {
+  compareLedger,
+  dollars,
+  ledgerCents,
+  ledgerIsExact,
+  referenceFeeCents,
+  type LedgerComparison,
+} from './ledger-check';
+import type { PayJob } from './pay-client';
+import { generatePayments, type ChaosPayment } from './payments';
+import { EmulatorAdmin, childEnv, sleep, spawnTsx, type ManagedProcess } from './processes';
+import { createRng, type Rng } from './rng';
+
+export type ChaosEventKind =
+  'worker-kill' | 'dev-server-restart' | 'emulator-restart' | 'client-kill';
+
+export interface CampaignOptions {
+  count: number;
+  seed: number;
+  /** SIGKILLs of the worker process (each followed by a restart). Default 3. */
+  workerKills?: number;
+  /** Stops and restarts of the Temporal dev server on its database. Default 1. */
+  devServerRestarts?: number;
+  /** Stops and restarts of the emulator on its state file. Default 1. */
+  emulatorRestarts?: number;
+  /** SIGKILLs of the paying client (each followed by a rerun). Default 1. */
+  clientKills?: number;
+  /** Fault mix on SendBonus and ApproveAssignment; false turns faults off. */
+  faults?: FaultMix | false;
+  /** Payments in flight at once (payBatch's window). Default 50. */
+  concurrency?: number;
+  /** Give up (and report) after this long. Default 20 minutes. */
+  timeoutMs?: number;
+  /** Where state files and logs go; default a new temp directory, removed unless keepWorkDir. */
+  workDir?: string;
+  keepWorkDir?: boolean;
+  log?: (line: string) => void;
+  /** Temporal CLI to reuse (saves the lookup). */
+  cli?: ResolvedCli;
+}
+
+export interface FaultMix {
+  dropAfterCommitRate: number;
+  serviceFaultRate: number;
+  throttleRate: number;
+  latencyMs: [number, number];
+}
+
+export const DEFAULT_FAULT_MIX: FaultMix = {
+  dropAfterCommitRate: 0.1,
+  serviceFaultRate: 0.05,
+  throttleRate: 0.05,
+  latencyMs: [20, 200],
+};
+
+export interface ChaosEvent {
+  kind: ChaosEventKind;
+  /** Fraction of the payments made when it was planned to happen. */
+  plannedAt: number;
+  /** Payments in the ledger when it happened, and ms since the batch started. */
+  progress?: number;
+  atMs?: number;
+  /** How long the killed or stopped part stayed down. */
+  downMs?: number;
+  done: boolean;
+}
+
+export interface CampaignSummary {
+  seed: number;
+  count: number;
+  startedAt: string;
+  finishedAt: string;
+  /** From the start of the campaign to the verdict, setup included. */
+  wallTimeMs: number;
+  /** From the first client start to the batch's result. */
+  payingTimeMs: number;
+  payments: Omit<LedgerComparison, 'totals' | 'examples'>;
+  totals: LedgerComparison['totals'];
+  examples: LedgerComparison['examples'];
+  /** Faults the emulator injected, by kind (its ledger's counters, kept across restarts). */
+  faults: Ledger['faults'];
+  faultMix: FaultMix | null;
+  /** MTurk API requests the emulator received, by operation. */
+  requests: Record<string, number>;
+  chaos: {
+    workerKills: number;
+    workerRestarts: number;
+    /** Worker exits we did not cause (e.g. it gave up during the server restart). */
+    unexpectedWorkerExits: number;
+    devServerRestarts: number;
+    emulatorRestarts: number;
+    clientKills: number;
+    /** Times the paying client was started (1 + reruns). */
+    clientRuns: number;
+    /** Client exits we did not cause. */
+    unexpectedClientExits: number;
+    events: ChaosEvent[];
+  };
+  /** What the batch workflow itself reported. */
+  batch: { workflowId: string; counts: BatchCounts | null; runs: number | null };
+  /** True when nobody was paid twice, nobody was missed and every cent adds up. */
+  exact: boolean;
+  /** Everything that is not as it should be (empty on a clean run). */
+  problems: string[];
+  workDir?: string;
+}
+
+interface Runtime {
+  log: (line: string) => void;
+  workDir: string;
+  logDir: string;
+  rng: Rng;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  emulatorPort: number;
+  emulatorUrl: string;
+  statePath: string;
+  dbFilename: string;
+  cli?: ResolvedCli;
+}
+
+/** Plans the events at seeded moments: spread over 4-80 % of the payments, in random order. */
+export function planEvents(rng: Rng, counts: Record<ChaosEventKind, number>): ChaosEvent[] {
+  const kinds: ChaosEventKind[] = [];
+  for (const [kind, n] of Object.entries(counts) as [ChaosEventKind, number][]) {
+    for (let i = 0; i < n; i++) kinds.push(kind);
+  }
+  rng.shuffle(kinds);
+  const from = 0.04;
+  const to = 0.8;
+  const slot = (to - from) / Math.max(kinds.length, 1);
+  return kinds.map((kind, i) => ({
+    kind,
+    plannedAt: Number((from + slot * i + rng.between(0.1, 0.9) * slot).toFixed(4)),
+    done: false,
+  }));
+}
+
+function faultConfig(mix: FaultMix, seed: number): FaultConfig {
+  const op = {
+    latencyMs: mix.latencyMs,
+    serviceFaultRate: mix.serviceFaultRate,
+    throttleRate: mix.throttleRate,
+    dropAfterCommitRate: mix.dropAfterCommitRate,
+  };
+  return { seed, operations: { SendBonus: op, ApproveAssignment: op } };
+}
+
+/** Short activity timeouts and quick retries, so a killed worker costs seconds, not minutes. */
+export const CHAOS_WORKFLOW_OPTIONS: ApproveAndBonusOptions = {
+  activityStartToCloseTimeout: '5s',
+  retryInitialInterval: '200ms',
+  retryMaximumInterval: '2s',
+  outagePause: '5s',
+};
+
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummary> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const t0 = () => ((Date.now() - started) / 1000).toFixed(1);
+  const userLog = opts.log ?? ((line: string) => console.log(line));
+  const log = (line: string) => userLog(`[chaos ${t0()}s] ${line}`);
+  const rng = createRng(opts.seed);
+  const mix = opts.faults === false ? null : (opts.faults ?? DEFAULT_FAULT_MIX);
+  const concurrency = opts.concurrency ?? 50;
+  const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
+
+  const workDir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), `chaos-${opts.seed}-`));
+  mkdirSync(workDir, { recursive: true });
+  const logDir = path.join(workDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const rt: Runtime = {
+    log,
+    workDir,
+    logDir,
+    rng,
+    temporalAddress: '',
+    namespace: 'default',
+    taskQueue: `chaos-${opts.seed}`,
+    emulatorPort: await freePort(),
+    emulatorUrl: '',
+    statePath: path.join(workDir, 'emulator-state.json'),
+    dbFilename: path.join(workDir, 'temporal.db'),
+    cli: opts.cli,
+  };
+  rt.emulatorUrl = `http://127.0.0.1:${rt.emulatorPort}`;
+  const temporalPort = await freePort();
+  rt.temporalAddress = `127.0.0.1:${temporalPort}`;
+  log(`seed ${opts.seed}, ${opts.count} payments, work dir ${workDir}`);
+
+  const payments = generatePayments(opts.count, opts.seed, rng.fork('payments'));
+  const events = planEvents(rng.fork('events'), {
+    'worker-kill': opts.workerKills ?? 3,
+    'dev-server-restart': opts.devServerRestarts ?? 1,
+    'emulator-restart': opts.emulatorRestarts ?? 1,
+    'client-kill': opts.clientKills ?? 1,
+  });
+  const eventRng = rng.fork('event-timing');
+  const faultSeeds = rng.fork('fault-seeds');
+  const problems: string[] = [];
+  const stats = {
+    workerKills: 0,
+    workerRestarts: 0,
+    unexpectedWorkerExits: 0,
+    devServerRestarts: 0,
+    emulatorRestarts: 0,
+    clientKills: 0,
+    clientRuns: 0,
+    unexpectedClientExits: 0,
+  };
+
+  let server: DevServer | undefined;
+  let emulator: ManagedProcess | undefined;
+  let worker: ManagedProcess | undefined;
+  let client: ManagedProcess | undefined;
+  let shuttingDown = false;
+  let payingStarted = 0;
+  let payingTimeMs = 0;
+  const admin = new EmulatorAdmin(rt.emulatorUrl);
+  const workflowId = `chaos-batch-${opts.seed}`;
+  const jobFile = path.join(workDir, 'job.json');
+  const resultFile = path.join(workDir, 'batch-result.json');
+
+  const startServer = async () => {
+    server = await startDevServer({
+      port: temporalPort,
+      dbFilename: rt.dbFilename,
+      cli: rt.cli,
+      log: (line) => log(line),
+    });
+    rt.cli = server.cli;
+  };
+
+  const startEmulatorProcess = async () => {
+    const proc = spawnTsx(
+      'emulator',
+      'src/emulator/main.ts',
+      ['--port', String(rt.emulatorPort), '--state', rt.statePath],
+      { env: childEnv({}), logFile: path.join(logDir, 'emulator.log') },
+    );
+    emulator = proc;
+    await admin.waitUntilUp(60_000, () => !proc.done);
+    if (mix) await admin.setFaults(faultConfig(mix, faultSeeds.int(1, 0x7fffffff)));
+  };
+
+  // The worker: restarted whenever it exits without us having killed it.
+  let expectWorkerExit = false;
+  const startWorker = () => {
+    const proc = spawnTsx('worker', 'src/worker.ts', [], {
+      env: childEnv({
+        TEMPORAL_ADDRESS: rt.temporalAddress,
+        TEMPORAL_NAMESPACE: rt.namespace,
+        TEMPORAL_TASK_QUEUE: rt.taskQueue,
+        MTURK_TARGET: 'local',
+        MTURK_ENDPOINT: rt.emulatorUrl,
+      }),
+      logFile: path.join(logDir, 'worker.log'),
+    });
+    worker = proc;
+    void proc.exited.then((exit) => {
+      if (shuttingDown || expectWorkerExit || worker !== proc) return;
+      stats.unexpectedWorkerExits += 1;
+      log(`worker exited on its own (code ${exit.code}, signal ${exit.signal}); restarting it`);
+      void sleep(1000).then(() => {
+        if (!shuttingDown && worker === proc) {
+          stats.workerRestarts += 1;
+          startWorker();
+        }
+      });
+    });
+  };
+
+  // The paying client: rerun whenever it exits without a result.
+  let expectClientExit = false;
+  let batchDone = false;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const startClient = () => {
+    stats.clientRuns += 1;
+    const proc = spawnTsx(
+      'client',
+      'scripts/chaos/pay-client.ts',
+      ['--job', jobFile, '--out', resultFile],
+      {
+        env: childEnv({ TEMPORAL_ADDRESS: rt.temporalAddress, TEMPORAL_NAMESPACE: rt.namespace }),
+        logFile: path.join(logDir, 'client.log'),
+      },
+    );
+    client = proc;
+    void proc.exited.then((exit) => {
+      if (client !== proc || shuttingDown) return;
+      if (exit.code === 0 && existsSync(resultFile)) {
+        batchDone = true;
+        resolveDone();
+        return;
+      }
+      if (expectClientExit) return;
+      stats.unexpectedClientExits += 1;
+      log(`client exited without a result (code ${exit.code}); running it again`);
+      void sleep(2000).then(() => {
+        if (!shuttingDown && client === proc && !batchDone) startClient();
+      });
+    });
+  };
+
+  let ledgerCount = 0;
+  const readProgress = async (): Promise<number> => {
+    try {
+      ledgerCount = (await admin.ledger()).bonuses.length;
+    } catch {
+      // Emulator down: progress stands still.
+    }
+    return ledgerCount;
+  };
+
+  const perform = async (event: ChaosEvent) => {
+    const downMs = Math.round(eventRng.between(500, 3000));
+    event.downMs = downMs;
+    switch (event.kind) {
+      case 'worker-kill': {
+        expectWorkerExit = true;
+        const exit = await worker!.stop('SIGKILL');
+        stats.workerKills += 1;
+        log(`worker SIGKILLed (${exit.signal}); down for ${downMs} ms`);
+        await sleep(downMs);
+        expectWorkerExit = false;
+        stats.workerRestarts += 1;
+        startWorker();
+        break;
+      }
+      case 'dev-server-restart': {
+        log('stopping the Temporal dev server');
+        await server!.stop();
+        stats.devServerRestarts += 1;
+        await sleep(downMs);
+        await startServer();
+        log(`Temporal dev server back after ${downMs} ms down`);
+        break;
+      }
+      case 'emulator-restart': {
+        log('stopping the emulator');
+        await emulator!.stop('SIGTERM');
+        stats.emulatorRestarts += 1;
+        await sleep(downMs);
+        await startEmulatorProcess();
+        log(`emulator back on its state file after ${downMs} ms down`);
+        break;
+      }
+      case 'client-kill': {
+        expectClientExit = true;
+        await client!.stop('SIGKILL');
+        stats.clientKills += 1;
+        log(`client SIGKILLed; rerunning it in ${downMs} ms`);
+        await sleep(downMs);
+        expectClientExit = false;
+        if (!batchDone) startClient();
+        break;
+      }
+    }
+  };
+
+  let finalLedger: Ledger | undefined;
+  let batchResult: PayBatchResult | undefined;
+  let balanceBefore = 0;
+  try {
+    await startServer();
+    await startEmulatorProcess();
+
+    // Enough money for everything plus a margin: the run tests exactly-once, not funds waiting.
+    const needed = payments.reduce((sum, p) => sum + p.cents + referenceFeeCents(p.cents), 0);
+    balanceBefore = needed + 100_00;
+    await seedAssignments(admin, payments, balanceBefore);
+    const ledgerAtStart = await admin.ledger();
+    balanceBefore = ledgerCents(ledgerAtStart.balance);
+    log(`emulator seeded: ${payments.length} assignments, balance ${ledgerAtStart.balance}`);
+
+    const input: PayBatchInput = {
+      ...encodeBatchRows(
+        payments.map((p) => ({
+          assignmentId: p.assignmentId,
+          workerId: p.workerId,
+          bonusAmount: p.bonusAmount,
+          reason: p.reason,
+        })),
+      ),
+      concurrency,
+      options: CHAOS_WORKFLOW_OPTIONS,
+      searchAttributes: true,
+      stateCheckInterval: '5s',
+    };
+    const job: PayJob = { workflowId, taskQueue: rt.taskQueue, input };
+    writeFileSync(jobFile, JSON.stringify(job));
+
+    startWorker();
+    payingStarted = Date.now();
+    startClient();
+    log(
+      `worker and client started; planned: ${events.map((e) => `${e.kind}@${Math.round(e.plannedAt * 100)}%`).join(', ')}`,
+    );
+
+    const deadline = started + timeoutMs;
+    let lastReport = 0;
+    let lastEventProgress = 0;
+    // Let each restarted part do some work before the next blow (at least 1 % of the payments).
+    const minGap = Math.max(1, Math.ceil(opts.count * 0.01));
+    for (const event of events) {
+      const target = Math.ceil(event.plannedAt * opts.count);
+      for (;;) {
+        if (batchDone || Date.now() > deadline) break;
+        const progress = await readProgress();
+        if (Date.now() - lastReport > 10_000) {
+          lastReport = Date.now();
+          log(`progress: ${progress}/${opts.count} bonuses in the ledger`);
+        }
+        if (progress >= target && progress >= lastEventProgress + minGap) break;
+        await sleep(250);
+      }
+      if (batchDone || Date.now() > deadline) break;
+      await sleep(Math.round(eventRng.between(0, 1000)));
+      event.progress = await readProgress();
+      event.atMs = Date.now() - payingStarted;
+      log(`event ${event.kind} at ${event.progress}/${opts.count} paid`);
+      await perform(event);
+      event.done = true;
+      lastEventProgress = event.progress;
+    }
+
+    const remaining = deadline - Date.now();
+    const timedOut = await Promise.race([
+      done.then(() => false),
+      sleep(Math.max(remaining, 0)).then(() => true),
+    ]);
+    payingTimeMs = Date.now() - payingStarted;
+    if (timedOut) {
+      problems.push(`the batch did not finish within ${timeoutMs} ms`);
+      log(`timed out; ${await readProgress()}/${opts.count} bonuses in the ledger`);
+    } else {
+      batchResult = JSON.parse(readFileSync(resultFile, 'utf8')) as PayBatchResult;
+      log(
+        `batch finished in ${(payingTimeMs / 1000).toFixed(1)} s: ${JSON.stringify(batchResult.counts)}`,
+      );
+    }
+
+    // Confirm through `status` (a query of the batch), as an operator would after a crash.
+    try {
+      const status = await batchStatus(rt.temporalAddress, rt.namespace, workflowId);
+      if (status && !timedOut && !status.done) problems.push('the batch reports rows not done');
+    } catch (err) {
+      problems.push(`could not read the batch's status: ${(err as Error).message}`);
+    }
+
+    // Let the worker finish anything in flight, so a late duplicate would show in the ledger.
+    shuttingDown = true;
+    await worker?.stop('SIGTERM', 15_000);
+    await client?.stop('SIGKILL');
+    finalLedger = await admin.ledger();
+  } catch (err) {
+    problems.push(
+      `campaign error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    try {
+      finalLedger ??= await admin.ledger();
+    } catch {
+      // Nothing more to read.
+    }
+  } finally {
+    shuttingDown = true;
+    await worker?.stop('SIGKILL');
+    await client?.stop('SIGKILL');
+    await emulator?.stop('SIGTERM');
+    await server?.stop().catch(() => undefined);
+  }
+
+  const comparison = finalLedger
+    ? compareLedger(payments, finalLedger, balanceBefore)
+    : compareLedger(payments, emptyLedger(), balanceBefore);
+  if (!finalLedger) problems.push('no ledger could be read');
+  if (comparison.duplicated > 0) problems.push(`${comparison.duplicated} duplicate payments`);
+  if (comparison.missing > 0) problems.push(`${comparison.missing} missing payments`);
+  if (comparison.wrong > 0)
+    problems.push(`${comparison.wrong} payments with a wrong amount, worker, reason or fee`);
+  if (comparison.unexpected > 0)
+    problems.push(`${comparison.unexpected} payments nobody asked for`);
+  if (comparison.totals.paidBonus !== comparison.totals.expectedBonus) {
+    problems.push(
+      `paid ${comparison.totals.paidBonus} in bonuses, expected ${comparison.totals.expectedBonus}`,
+    );
+  }
+  if (!comparison.totals.balanceConsistent)
+    problems.push('balance does not match bonuses plus fees');
+  if (batchResult && batchResult.counts.failed > 0) {
+    problems.push(`the batch reports ${batchResult.counts.failed} failed rows`);
+  }
+  for (const e of events)
+    if (!e.done) problems.push(`event ${e.kind} planned at ${e.plannedAt} did not happen`);
+  const exact = ledgerIsExact(comparison);
+
+  const keep = opts.keepWorkDir || problems.length > 0;
+  if (!keep && !opts.workDir) rmSync(workDir, { recursive: true, force: true });
+  const { totals, examples, ...counts } = comparison;
+  const finished = Date.now();
+  return {
+    seed: opts.seed,
+    count: opts.count,
+    startedAt,
+    finishedAt: new Date(finished).toISOString(),
+    wallTimeMs: finished - started,
+    payingTimeMs,
+    payments: counts,
+    totals,
+    examples,
+    faults: finalLedger?.faults ?? { serviceFault: 0, throttle: 0, dropAfterCommit: 0 },
+    faultMix: mix,
+    requests: finalLedger?.requests ?? {},
+    chaos: { ...stats, events },
+    batch: {
+      workflowId,
+      counts: batchResult?.counts ?? null,
+      runs: batchResult?.runs ?? null,
+    },
+    exact,
+    problems,
+    ...(keep && { workDir }),
+  };
+}
+
+async function seedAssignments(
+  admin: EmulatorAdmin,
+  payments: readonly ChaosPayment[],
+  balanceCents: number,
+): Promise<void> {
+  const perHit = 100;
+  const hits = [];
+  for (let i = 0; i < payments.length; i += perHit) {
+    hits.push({
+      title: `Chaos HIT ${i / perHit + 1}`,
+      maxAssignments: perHit,
+      assignments: payments
+        .slice(i, i + perHit)
+        .map((p) => ({ assignmentId: p.assignmentId, workerId: p.workerId })),
+    });
+  }
+  await admin.seed({ balance: dollars(balanceCents), hits });
+}
+
+async function batchStatus(address: string, namespace: string, workflowId: string) {
+  const connection = await Connection.connect({ address, connectTimeout: 10_000 });
+  try {
+    const client = new Client({ connection, namespace });
+    return await client.workflow.getHandle(workflowId).query(progressQuery, { limit: 0 });
+  } finally {
+    await connection.close();
+  }
+}
+
+function emptyLedger(): Ledger {
+  return {
+    balance: '0.00',
+    onHoldBalance: '0.00',
+    now: new Date().toISOString(),
+    bonuses: [],
+    approvals: [],
+    rejections: [],
+    requests: {},
+    faults: { serviceFault: 0, throttle: 0, dropAfterCommit: 0 },
+    totals: { bonusCount: 0, bonuses: '0.00', fees: '0.00' },
+  };
+}
