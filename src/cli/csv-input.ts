@@ -1,0 +1,326 @@
+/**
+ * Reading a bonus CSV. Every problem in the file is found at once and named by line, column and
+ * reason, before anything is sent anywhere: a file with one typo must not pay half a batch.
+ *
+ * Format: UTF-8 (a BOM is stripped), a header row, columns assignmentId, workerId, amount,
+ * reason and optionally bonusKey and feedback (header names match ignoring case, spaces, "_"
+ * and "-", so MTurk's "AssignmentId" works); other columns are ignored with a warning. Quoted
+ * fields may hold commas, quotes ("") and line breaks. Cells are checked by validation.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { CsvError, parse } from 'csv-parse/sync';
+import {
+  checkBonusRow,
+  type ValidatedApproveAndBonusInput,
+  type ValidationLimits,
+} from '../validation';
+
+export const REQUIRED_COLUMNS = ['assignmentId', 'workerId', 'amount', 'reason'] as const;
+export const OPTIONAL_COLUMNS = ['bonusKey', 'feedback'] as const;
+export type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
+
+/** The request field (validation.ts) each column feeds. */
+const FIELD_OF_COLUMN: Record<Column, string> = {
+  assignmentId: 'assignmentId',
+  workerId: 'workerId',
+  amount: 'bonusAmount',
+  reason: 'reason',
+  bonusKey: 'bonusKey',
+  feedback: 'requesterFeedback',
+};
+const COLUMN_OF_FIELD = new Map(Object.entries(FIELD_OF_COLUMN).map(([c, f]) => [f, c]));
+/** Other spellings seen in the wild, after normalising (lowercase, no separators). */
+const ALIASES: Record<string, Column> = { bonusamount: 'amount', requesterfeedback: 'feedback' };
+
+export interface CsvIssue {
+  /** 1-based line of the file; 0 for the file as a whole. */
+  line: number;
+  column?: string;
+  message: string;
+}
+
+export type CsvLineKind = 'valid' | 'duplicate' | 'invalid';
+
+export interface CsvLine {
+  /** 1-based line where the record starts. */
+  line: number;
+  cells: Partial<Record<Column, string>>;
+  /** `valid`: a payment. `duplicate`: the same payment as line `sameAs`. `invalid`: see issues. */
+  kind: CsvLineKind;
+  request?: ValidatedApproveAndBonusInput;
+  sameAs?: number;
+  issues: CsvIssue[];
+}
+
+export interface BonusFile {
+  path: string;
+  /** Every data line, in file order. */
+  lines: CsvLine[];
+  /** Problems with the file as a whole (not UTF-8, no header, missing column, broken quotes). */
+  fileIssues: CsvIssue[];
+  warnings: string[];
+}
+
+export function readBonusFile(path: string, limits: ValidationLimits = {}): BonusFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    return {
+      path,
+      lines: [],
+      fileIssues: [{ line: 0, message: `cannot read ${path}: ${reason}` }],
+      warnings: [],
+    };
+  }
+  return parseBonusCsv(bytes, path, limits);
+}
+
+function normaliseHeader(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+}
+
+function columnOf(header: string): Column | undefined {
+  const normalised = normaliseHeader(header);
+  const known = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS].find(
+    (c) => c.toLowerCase() === normalised,
+  );
+  return known ?? ALIASES[normalised];
+}
+
+/** Strict UTF-8; on failure, the first line that does not decode. */
+function decodeUtf8(bytes: Buffer): { text: string } | { badLine: number } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i === bytes.length || bytes[i] === 0x0a) {
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start, i));
+        } catch {
+          return { badLine: line };
+        }
+        line += 1;
+        start = i + 1;
+      }
+    }
+    return { badLine: 1 };
+  }
+}
+
+interface RawRecord {
+  record: string[];
+  info: { lines: number; empty_lines: number };
+}
+
+export function parseBonusCsv(
+  bytes: Buffer,
+  path: string,
+  limits: ValidationLimits = {},
+): BonusFile {
+  const file: BonusFile = { path, lines: [], fileIssues: [], warnings: [] };
+  const decoded = decodeUtf8(bytes);
+  if ('badLine' in decoded) {
+    file.fileIssues.push({
+      line: decoded.badLine,
+      message: 'is not valid UTF-8 (save the file as UTF-8 CSV)',
+    });
+    return file;
+  }
+  const text = decoded.text.replace(/^\uFEFF/, '');
+
+  let records: RawRecord[];
+  try {
+    records = parse(text, {
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_empty_values: true,
+    }) as unknown as RawRecord[];
+  } catch (err) {
+    const line =
+      err instanceof CsvError ? Number((err as CsvError & { lines?: number }).lines ?? 0) : 0;
+    file.fileIssues.push({ line, message: `is not valid CSV: ${(err as Error).message}` });
+    return file;
+  }
+  const [header, ...data] = records;
+  if (!header) {
+    file.fileIssues.push({
+      line: 0,
+      message: 'is empty: expected a header row and one row per bonus',
+    });
+    return file;
+  }
+
+  const columns = header.record.map(columnOf);
+  const seen = new Map<Column, number>();
+  columns.forEach((column, i) => {
+    const name = header.record[i] ?? '';
+    if (column === undefined) {
+      file.warnings.push(
+        `column "${name}" is not used (columns: ${[...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS].join(', ')})`,
+      );
+    } else if (seen.has(column)) {
+      file.fileIssues.push({
+        line: header.info.lines,
+        column: name,
+        message: `appears twice in the header (columns ${seen.get(column)! + 1} and ${i + 1})`,
+      });
+    } else {
+      seen.set(column, i);
+    }
+  });
+  const missing = REQUIRED_COLUMNS.filter((c) => !seen.has(c));
+  if (missing.length > 0) {
+    file.fileIssues.push({
+      line: header.info.lines,
+      message:
+        `header lacks ${missing.join(', ')} (found: ${header.record.join(', ') || 'nothing'}); ` +
+        `the first row must name the columns ${REQUIRED_COLUMNS.join(', ')}`,
+    });
+  }
+  if (file.fileIssues.length > 0) return file;
+
+  // csv-parse reports where a record ends; it starts after the previous one and any blank lines.
+  let previousEnd = header.info.lines;
+  let previousEmpty = header.info.empty_lines;
+  for (const { record, info } of data) {
+    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
+    previousEnd = info.lines;
+    previousEmpty = info.empty_lines;
+    file.lines.push(checkLine(line, record, header.record.length, seen, limits));
+  }
+  if (file.lines.length === 0) {
+    file.fileIssues.push({ line: 0, message: 'has a header but no rows' });
+  }
+  markDuplicates(file);
+  return file;
+}
+
+function checkLine(
+  line: number,
+  record: string[],
+  width: number,
+  columns: Map<Column, number>,
+  limits: ValidationLimits,
+): CsvLine {
+  const cells: CsvLine['cells'] = {};
+  for (const [column, index] of columns) cells[column] = record[index];
+  const entry: CsvLine = { line, cells, kind: 'invalid', issues: [] };
+  if (record.length !== width) {
+    entry.issues.push({ line, message: `has ${record.length} fields, the header has ${width}` });
+    return entry;
+  }
+  const row: Record<string, string | undefined> = {};
+  for (const [column, value] of Object.entries(cells))
+    row[FIELD_OF_COLUMN[column as Column]] = value;
+  const checked = checkBonusRow(row, limits);
+  if (!checked.ok) {
+    for (const issue of checked.issues) {
+      entry.issues.push({
+        line,
+        column: COLUMN_OF_FIELD.get(issue.field) ?? issue.field,
+        message: issue.message,
+      });
+    }
+    return entry;
+  }
+  entry.kind = 'valid';
+  entry.request = checked.value;
+  return entry;
+}
+
+/** Fields that make two rows for one payment differ, by column name. */
+function differences(a: ValidatedApproveAndBonusInput, b: ValidatedApproveAndBonusInput): string[] {
+  const out: string[] = [];
+  if (a.workerId !== b.workerId) out.push(`workerId (${a.workerId} vs ${b.workerId})`);
+  if (a.bonusCents !== b.bonusCents) out.push(`amount (${a.bonusAmount} vs ${b.bonusAmount})`);
+  if (a.reason !== b.reason) out.push('reason');
+  if ((a.requesterFeedback ?? '') !== (b.requesterFeedback ?? '')) out.push('feedback');
+  return out;
+}
+
+/**
+ * One payment per assignment and bonus key. Exact repeats (after normalising, so "5" and
+ * "5.00" are the same) collapse into the first with a warning; rows that disagree are all
+ * invalid, since there is no telling which one the author meant. An assignment belongs to one
+ * worker, so rows naming another worker for it are invalid too.
+ */
+function markDuplicates(file: BonusFile): void {
+  const byPayment = new Map<string, CsvLine[]>();
+  const byAssignment = new Map<string, CsvLine[]>();
+  for (const entry of file.lines) {
+    if (entry.kind !== 'valid' || !entry.request) continue;
+    const key = `${entry.request.assignmentId}\n${entry.request.bonusKey ?? ''}`;
+    byPayment.set(key, [...(byPayment.get(key) ?? []), entry]);
+    const forAssignment = byAssignment.get(entry.request.assignmentId) ?? [];
+    byAssignment.set(entry.request.assignmentId, [...forAssignment, entry]);
+  }
+  for (const group of byPayment.values()) {
+    const [first, ...rest] = group;
+    if (!first?.request || rest.length === 0) continue;
+    const conflicting = rest.filter((e) => differences(first.request!, e.request!).length > 0);
+    if (conflicting.length === 0) {
+      for (const e of rest) {
+        e.kind = 'duplicate';
+        e.sameAs = first.line;
+        file.warnings.push(`line ${e.line} repeats line ${first.line} exactly; paid once`);
+      }
+      continue;
+    }
+    const lines = group.map((e) => e.line).join(', ');
+    for (const e of group) {
+      const other = e === first ? conflicting[0]! : first;
+      e.kind = 'invalid';
+      e.issues.push({
+        line: e.line,
+        column: 'assignmentId',
+        message:
+          `lines ${lines} are the same payment (assignmentId${e.request!.bonusKey ? ' and bonusKey' : ''}) ` +
+          `with different ${differences(e.request!, other.request!).join(', ')}; keep one, or give each a ` +
+          'distinct bonusKey',
+      });
+    }
+  }
+  for (const group of byAssignment.values()) {
+    const workers = new Set(group.map((e) => e.request!.workerId));
+    if (workers.size < 2) continue;
+    for (const e of group) {
+      if (e.kind === 'invalid') continue;
+      e.kind = 'invalid';
+      e.issues.push({
+        line: e.line,
+        column: 'workerId',
+        message: `assignment ${e.request!.assignmentId} appears with ${workers.size} different workers (lines ${group.map((g) => g.line).join(', ')})`,
+      });
+    }
+  }
+}
+
+/** Every issue of the file, in line order. */
+export function allIssues(file: BonusFile): CsvIssue[] {
+  return [...file.fileIssues, ...file.lines.flatMap((l) => l.issues)].sort(
+    (a, b) => a.line - b.line,
+  );
+}
+
+export function formatIssue(path: string, issue: CsvIssue): string {
+  const where = issue.line > 0 ? `${path}:${issue.line}` : path;
+  return issue.column ? `${where}: ${issue.column} ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+export function validLines(
+  file: BonusFile,
+): (CsvLine & { request: ValidatedApproveAndBonusInput })[] {
+  return file.lines.filter(
+    (l): l is CsvLine & { request: ValidatedApproveAndBonusInput } =>
+      l.kind === 'valid' && !!l.request,
+  );
+}

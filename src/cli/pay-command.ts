@@ -1,0 +1,358 @@
+/**
+ * `temporal-mturk pay <file.csv>`: validate the whole file, preview the money, confirm, pay the
+ * batch through the `payBatch` workflow, follow it, write a report.
+ *
+ * Safe to run again at any point: the batch's workflow ID comes from the file's payments, so a
+ * second run (after a crash, Ctrl-C, a lost terminal) attaches to the running batch or reports
+ * the finished one, and each payment has its own workflow ID on top of that.
+ */
+import { basename } from 'node:path';
+import { GetAccountBalanceCommand } from '@aws-sdk/client-mturk';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { searchAttributesRegistered } from '../client';
+import { createMTurkClient, describeTarget } from '../mturk-client';
+import { tryParseDollarsToCents } from '../money';
+import type { ApproveAndBonusOptions } from '../workflows/approve-and-bonus';
+import type { payBatch, PayBatchInput } from '../workflows/batch';
+import {
+  DEFAULT_BATCH_CONCURRENCY,
+  MAX_BATCH_CONCURRENCY,
+  MAX_BATCH_ROWS,
+  batchResultRows,
+  describeFailure,
+  type PayBatchResult,
+} from '../workflows/batch-rows';
+import { dollars, planBatch, type BatchPlan } from './batch-plan';
+import { confirmByTyping, confirmYesNo } from './confirm';
+import { allIssues, formatIssue, readBonusFile, type BonusFile } from './csv-input';
+import { CliError, ExitCode } from './exit-codes';
+import { printer, processIO, type CliIO } from './io';
+import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
+import { followBatch } from './progress';
+import { buildReport, defaultReportPath, summaryLines, writeReport } from './report';
+
+export interface PayOptions extends CommonOptions {
+  skipInvalid?: boolean;
+  allowWait?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  concurrency?: string | number;
+  report?: string;
+  /** Tuning passed to every payment (in-process callers such as the demo and tests). */
+  paymentOptions?: ApproveAndBonusOptions;
+}
+
+type Print = ReturnType<typeof printer>;
+
+/** Runs the command; resolves with the exit code (see exit-codes.ts). */
+export async function runPay(
+  file: string,
+  opts: PayOptions,
+  io: CliIO = processIO(),
+): Promise<number> {
+  const print = printer(io);
+  try {
+    return await pay(file, opts, io, print);
+  } catch (err) {
+    if (err instanceof CliError) {
+      print.err(`temporal-mturk pay: ${err.message}`);
+      return err.exitCode;
+    }
+    print.err(`temporal-mturk pay: ${err instanceof Error ? err.message : String(err)}`);
+    return ExitCode.Error;
+  }
+}
+
+function parseConcurrency(value: string | number | undefined): number {
+  if (value === undefined) return DEFAULT_BATCH_CONCURRENCY;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_CONCURRENCY) {
+    throw new CliError(
+      `--concurrency must be an integer 1-${MAX_BATCH_CONCURRENCY}, got ${String(value)}`,
+      ExitCode.InvalidInput,
+    );
+  }
+  return n;
+}
+
+/** (a) The whole file, checked before anything else. Returns the plan, or throws exit 2. */
+function checkFile(
+  path: string,
+  opts: PayOptions,
+  resolved: ResolvedOptions,
+  print: Print,
+): { file: BonusFile; plan: BatchPlan } {
+  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
+  for (const warning of file.warnings) print.out(`warning: ${warning}`);
+  const issues = allIssues(file);
+  const invalidLines = file.lines.filter((l) => l.kind === 'invalid').length;
+  if (file.fileIssues.length > 0 || (invalidLines > 0 && !opts.skipInvalid)) {
+    for (const issue of issues) print.err(formatIssue(path, issue));
+    const what =
+      file.fileIssues.length > 0
+        ? 'the file cannot be read as a bonus CSV'
+        : `${invalidLines} of ${file.lines.length} rows are invalid`;
+    throw new CliError(
+      `${what}; nothing was paid.${file.fileIssues.length === 0 ? ' Fix the rows, or pass --skip-invalid to pay the valid ones.' : ''}`,
+      ExitCode.InvalidInput,
+    );
+  }
+  for (const issue of issues) print.out(`skipped: ${formatIssue(path, issue)}`);
+  const plan = planBatch(file);
+  if (plan.payments.length === 0)
+    throw new CliError('no valid rows: nothing to pay', ExitCode.InvalidInput);
+  if (plan.payments.length > MAX_BATCH_ROWS) {
+    throw new CliError(
+      `${plan.payments.length} payments; one batch takes at most ${MAX_BATCH_ROWS}: split the file`,
+      ExitCode.InvalidInput,
+    );
+  }
+  return { file, plan };
+}
+
+async function readBalanceCents(resolved: ResolvedOptions): Promise<number> {
+  const mturk = createMTurkClient(resolved.mturk);
+  try {
+    const output = await mturk.send(new GetAccountBalanceCommand({}));
+    const parsed = tryParseDollarsToCents(
+      (output.AvailableBalance ?? '').trim().replace(/\.$/, ''),
+    );
+    if (!parsed.ok)
+      throw new Error(`unreadable AvailableBalance ${JSON.stringify(output.AvailableBalance)}`);
+    return parsed.cents;
+  } catch (err) {
+    throw new CliError(
+      `cannot read the account balance from MTurk (${describeTarget(resolved.mturk)}): ${(err as Error).message}`,
+      ExitCode.Error,
+    );
+  } finally {
+    mturk.destroy();
+  }
+}
+
+async function describeStatus(
+  handle: WorkflowHandle,
+): Promise<{ status: string; closeTime?: Date } | undefined> {
+  try {
+    const description = await handle.describe();
+    return { status: description.status.name, closeTime: description.closeTime };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Whether any worker polls the task queue; undefined when the server would not say. */
+async function workerPolls(client: Client, taskQueue: string): Promise<boolean | undefined> {
+  try {
+    const response = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+    });
+    return (response.pollers?.length ?? 0) > 0;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Promise<number> {
+  const resolved = resolveOptions(opts, io.env);
+  const concurrency = parseConcurrency(opts.concurrency);
+  const { file, plan } = checkFile(path, opts, resolved, print);
+  const target = describeTarget(resolved.mturk);
+  const reportPath = opts.report ?? defaultReportPath(path);
+
+  const client = await connectClient(resolved.temporal);
+  try {
+    const handle = client.workflow.getHandle<typeof payBatch>(plan.batchId);
+    const existing = await describeStatus(handle);
+
+    if (existing?.status === 'COMPLETED') {
+      print.out(
+        `Batch ${plan.batchId} already finished${existing.closeTime ? ` on ${existing.closeTime.toISOString()}` : ''}: ` +
+          'nothing is paid again.',
+      );
+      if (opts.dryRun) return ExitCode.Ok;
+      const result = (await handle.result()) as PayBatchResult;
+      return finish(file, plan, result, { finishedEarlier: true, target, reportPath }, print);
+    }
+
+    if (existing?.status === 'RUNNING') {
+      print.out(`Batch ${plan.batchId} is already running: following it (nothing new is started).`);
+      if (opts.dryRun) return ExitCode.Ok;
+    } else {
+      // (b) Preview. A batch that failed or was terminated starts again from here: its payments
+      // that already exist are reported, never repeated.
+      const balanceCents = await readBalanceCents(resolved);
+      printPreview(print, file, plan, { target, balanceCents, resolved, concurrency });
+      if (balanceCents < plan.totalCents && !opts.allowWait) {
+        throw new CliError(
+          `the available balance ${dollars(balanceCents)} does not cover ${dollars(plan.totalCents)} ` +
+            `(short by ${dollars(plan.totalCents - balanceCents)}); nothing was paid. Add funds, or pass ` +
+            '--allow-wait to pay what the balance covers and let the rest wait for funds.',
+          ExitCode.InsufficientBalance,
+        );
+      }
+      if (balanceCents < plan.totalCents) {
+        print.out(`--allow-wait: payments the balance does not cover will wait for funds.`);
+      }
+      // (c)
+      if (opts.dryRun) {
+        print.out('Dry run: nothing was paid.');
+        return ExitCode.Ok;
+      }
+      if ((await workerPolls(client, resolved.taskQueue)) === false) {
+        print.out(
+          `warning: no worker polls task queue "${resolved.taskQueue}" right now; payments start when ` +
+            'one does (temporal-mturk worker).',
+        );
+      }
+      await confirm(io, opts, plan, resolved);
+      // (d)
+      await startBatch(client, plan, resolved, concurrency, opts.paymentOptions, basename(path));
+      print.out(`Started batch ${plan.batchId}.`);
+    }
+
+    // (e)
+    const tty = Boolean(io.stdout.isTTY);
+    let result: PayBatchResult;
+    try {
+      result = await followBatch(client, handle, {
+        io,
+        tty,
+        total: plan.payments.length,
+        taskQueue: resolved.taskQueue,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const failure = describeFailure(err.cause ?? err);
+        throw new CliError(
+          `batch ${plan.batchId} failed: ${failure.type ? `${failure.type}: ` : ''}${failure.message}`,
+          ExitCode.Error,
+        );
+      }
+      throw err;
+    }
+    // (f)
+    return finish(file, plan, result, { finishedEarlier: false, target, reportPath }, print);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function printPreview(
+  print: Print,
+  file: BonusFile,
+  plan: BatchPlan,
+  ctx: { target: string; balanceCents: number; resolved: ResolvedOptions; concurrency: number },
+): void {
+  const invalid = file.lines.filter((l) => l.kind === 'invalid').length;
+  const repeated = file.lines.filter((l) => l.kind === 'duplicate').length;
+  const enough = ctx.balanceCents >= plan.totalCents;
+  print.out(`Preview of ${file.path}`);
+  print.out(
+    `  payments     ${plan.payments.length} (from ${file.lines.length} rows; ${invalid} invalid skipped, ${repeated} repeats collapsed)`,
+  );
+  print.out(`  bonuses      ${dollars(plan.bonusCents)}`);
+  print.out(`  MTurk fees   ${dollars(plan.feeCents)} (20 %, at least $0.01 per bonus)`);
+  print.out(`  total        ${dollars(plan.totalCents)}`);
+  print.out(`  MTurk        ${ctx.target}`);
+  print.out(
+    `  balance      ${dollars(ctx.balanceCents)} available: ` +
+      (enough
+        ? `enough (leaves ${dollars(ctx.balanceCents - plan.totalCents)})`
+        : `NOT enough (short by ${dollars(plan.totalCents - ctx.balanceCents)})`),
+  );
+  print.out(
+    `  Temporal     ${ctx.resolved.temporal.description}, task queue ${ctx.resolved.taskQueue}`,
+  );
+  print.out(`  batch        ${plan.batchId} (concurrency ${ctx.concurrency})`);
+}
+
+async function confirm(
+  io: CliIO,
+  opts: PayOptions,
+  plan: BatchPlan,
+  resolved: ResolvedOptions,
+): Promise<void> {
+  if (opts.yes) return;
+  if (!io.stdin.isTTY || !io.stdout.isTTY) {
+    throw new CliError(
+      'not a terminal, so nobody can confirm: pass --yes to pay without asking. Nothing was paid.',
+      ExitCode.NotConfirmed,
+    );
+  }
+  const question = `Pay ${plan.payments.length} bonuses, ${dollars(plan.totalCents)} with fees, on ${describeTarget(resolved.mturk)}?`;
+  const confirmed =
+    resolved.mturk.target === 'production'
+      ? await confirmByTyping(io, `${question}\nThis is REAL money.`, dollars(plan.totalCents))
+      : await confirmYesNo(io, question);
+  if (!confirmed) throw new CliError('not confirmed; nothing was paid.', ExitCode.NotConfirmed);
+}
+
+async function startBatch(
+  client: Client,
+  plan: BatchPlan,
+  resolved: ResolvedOptions,
+  concurrency: number,
+  paymentOptions: ApproveAndBonusOptions | undefined,
+  fileName: string,
+): Promise<void> {
+  const options: ApproveAndBonusOptions = {
+    ...paymentOptions,
+    ...(resolved.maxBonusAmount !== undefined && { maxBonusAmount: resolved.maxBonusAmount }),
+  };
+  const input: PayBatchInput = {
+    ...plan.rows,
+    concurrency,
+    options,
+    searchAttributes: await searchAttributesRegistered(client),
+  };
+  try {
+    await client.workflow.start<typeof payBatch>('payBatch', {
+      taskQueue: resolved.taskQueue,
+      workflowId: plan.batchId,
+      args: [input],
+      // A failed or terminated batch may run again (its existing payments are reported, not
+      // repeated); a completed one never; a running one is joined.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      staticSummary: `Pay ${plan.payments.length} MTurk bonuses (${dollars(plan.totalCents)} with fees) from ${fileName}`,
+    });
+  } catch (err) {
+    // Completed between our look and our start (another terminal): following it reports it.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+function finish(
+  file: BonusFile,
+  plan: BatchPlan,
+  result: PayBatchResult,
+  ctx: { finishedEarlier: boolean; target: string; reportPath: string },
+  print: Print,
+): number {
+  const report = buildReport(file, plan, batchResultRows(plan.rows, result), {
+    batchId: plan.batchId,
+    target: ctx.target,
+    finishedEarlier: ctx.finishedEarlier,
+  });
+  for (const row of report.rows) {
+    if (row.status !== 'paid' && row.status !== 'already-paid') {
+      print.out(`line ${row.line}: ${row.status}${row.error ? `: ${row.error}` : ''}`);
+    }
+  }
+  for (const line of summaryLines(report.summary)) print.out(line);
+  writeReport(ctx.reportPath, report);
+  print.out(`report: ${ctx.reportPath}`);
+  return report.summary.allPaid ? ExitCode.Ok : ExitCode.NotAllPaid;
+}

@@ -1,0 +1,187 @@
+/**
+ * The report of a `pay` run: one line per data line of the input file, in file order, with what
+ * happened to it and the receipts (MTurk request ID, workflow ID, token), plus a summary.
+ * CSV by default (summary as trailing "# " comment lines); JSON when the name ends in .json.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import { mturkFeeCents, parseDollarsToCents } from '../money';
+import type { BatchRowResult, BatchRowStatus } from '../workflows/batch-rows';
+import { dollars, type BatchPlan } from './batch-plan';
+import type { BonusFile } from './csv-input';
+
+export type ReportStatus = BatchRowStatus | 'invalid' | 'duplicate';
+
+export const REPORT_COLUMNS = [
+  'line',
+  'assignmentId',
+  'workerId',
+  'amount',
+  'status',
+  'requestId',
+  'workflowId',
+  'token',
+  'error',
+] as const;
+
+export interface ReportRow {
+  line: number;
+  assignmentId: string;
+  workerId: string;
+  amount: string;
+  status: ReportStatus;
+  requestId: string;
+  workflowId: string;
+  token: string;
+  error: string;
+}
+
+export interface ReportSummary {
+  file: string;
+  batchId: string;
+  target: string;
+  generatedAt: string;
+  /** Data lines in the file. */
+  lines: number;
+  /** Distinct payments in the batch. */
+  payments: number;
+  paid: number;
+  alreadyPaid: number;
+  failed: number;
+  waitingForFunds: number;
+  inFlight: number;
+  pending: number;
+  invalid: number;
+  duplicates: number;
+  /** Bonuses this run paid, and the fee MTurk charges on them (estimated, see money.ts). */
+  paidNow: string;
+  feesNow: string;
+  /** Every line is paid, already paid, or a repeat of one that is. */
+  allPaid: boolean;
+}
+
+export interface Report {
+  summary: ReportSummary;
+  rows: ReportRow[];
+}
+
+export interface ReportContext {
+  batchId: string;
+  target: string;
+  /**
+   * The batch had finished before this command ran: nothing was paid now, so rows it paid are
+   * reported `already-paid`.
+   */
+  finishedEarlier: boolean;
+}
+
+export function defaultReportPath(csvPath: string): string {
+  return `${csvPath}.report.csv`;
+}
+
+export function buildReport(
+  file: BonusFile,
+  plan: BatchPlan,
+  results: readonly BatchRowResult[],
+  context: ReportContext,
+): Report {
+  const resultOfLine = new Map<number, BatchRowResult>();
+  plan.payments.forEach((payment, index) => {
+    const result = results[index];
+    if (result) resultOfLine.set(payment.line, result);
+  });
+  const rows: ReportRow[] = file.lines.map((entry) => {
+    const base = {
+      line: entry.line,
+      assignmentId: entry.cells.assignmentId ?? '',
+      workerId: entry.cells.workerId ?? '',
+      amount: entry.request?.bonusAmount ?? entry.cells.amount ?? '',
+      requestId: '',
+      workflowId: '',
+      token: '',
+      error: '',
+    };
+    if (entry.kind === 'invalid') {
+      const error = entry.issues
+        .map((i) => (i.column ? `${i.column} ${i.message}` : i.message))
+        .join('; ');
+      return { ...base, status: 'invalid', error };
+    }
+    const sourceLine = entry.kind === 'duplicate' ? entry.sameAs! : entry.line;
+    const result = resultOfLine.get(sourceLine);
+    if (!result) return { ...base, status: 'pending', error: 'not part of the batch result' };
+    if (entry.kind === 'duplicate') {
+      return {
+        ...base,
+        status: 'duplicate',
+        workflowId: result.workflowId,
+        error: `repeats line ${sourceLine} (${result.status} there); paid at most once`,
+      };
+    }
+    const status: ReportStatus =
+      context.finishedEarlier && result.status === 'paid' ? 'already-paid' : result.status;
+    const error = result.error ?? result.errorType ?? '';
+    return {
+      ...base,
+      status,
+      requestId: result.requestId ?? '',
+      workflowId: result.workflowId,
+      token: result.token ?? '',
+      error: result.errorType && result.error ? `${result.errorType}: ${result.error}` : error,
+    };
+  });
+
+  const count = (status: ReportStatus) => rows.filter((r) => r.status === status).length;
+  const paidNowCents = rows
+    .filter((r) => r.status === 'paid')
+    .map((r) => parseDollarsToCents(r.amount));
+  const summary: ReportSummary = {
+    file: file.path,
+    batchId: context.batchId,
+    target: context.target,
+    generatedAt: new Date().toISOString(),
+    lines: rows.length,
+    payments: plan.payments.length,
+    paid: count('paid'),
+    alreadyPaid: count('already-paid'),
+    failed: count('failed'),
+    waitingForFunds: count('waiting-for-funds'),
+    inFlight: count('in-flight'),
+    pending: count('pending'),
+    invalid: count('invalid'),
+    duplicates: count('duplicate'),
+    paidNow: dollars(paidNowCents.reduce((a, b) => a + b, 0)),
+    feesNow: dollars(paidNowCents.reduce((a, b) => a + mturkFeeCents(b), 0)),
+    allPaid: file.lines.every((entry) => {
+      if (entry.kind === 'invalid') return false;
+      const status = resultOfLine.get(
+        entry.kind === 'duplicate' ? entry.sameAs! : entry.line,
+      )?.status;
+      return status === 'paid' || status === 'already-paid';
+    }),
+  };
+  return { summary, rows };
+}
+
+export function summaryLines(s: ReportSummary): string[] {
+  const lines = [
+    `${s.lines} lines, ${s.payments} payments: paid ${s.paid}, already paid ${s.alreadyPaid}, ` +
+      `failed ${s.failed}, invalid ${s.invalid}, duplicates ${s.duplicates}` +
+      (s.inFlight + s.pending > 0 ? `, not finished ${s.inFlight + s.pending}` : ''),
+    `paid now: ${s.paidNow} in bonuses + ${s.feesNow} MTurk fees`,
+  ];
+  return lines;
+}
+
+/** Writes atomically (temporary file, then rename) so a reader never sees half a report. */
+export function writeReport(path: string, report: Report): void {
+  const body = path.toLowerCase().endsWith('.json')
+    ? `${JSON.stringify(report, null, 2)}\n`
+    : stringify(report.rows, { header: true, columns: [...REPORT_COLUMNS] }) +
+      Object.entries(report.summary)
+        .map(([key, value]) => `# ${key}: ${String(value)}\n`)
+        .join('');
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, body, 'utf8');
+  renameSync(temporary, path);
+}

@@ -1,0 +1,163 @@
+/**
+ * `temporal-mturk status <file.csv | batch-id>`: where a batch stands, from any terminal.
+ * Read-only: never starts or changes anything.
+ */
+import { existsSync } from 'node:fs';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import {
+  batchResultRows,
+  describeFailure,
+  type BatchProgress,
+  type BatchProgressRequest,
+  type BatchRowResult,
+  type PayBatchResult,
+} from '../workflows/batch-rows';
+import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
+import { allIssues, formatIssue, readBonusFile } from './csv-input';
+import { CliError, ExitCode } from './exit-codes';
+import { printer, processIO, type CliIO } from './io';
+import { connectClient, resolveOptions, type CommonOptions } from './options';
+import { formatCounts } from './progress';
+
+/** Rows not paid listed at most; the report of `pay` has them all. */
+const MAX_LISTED_ROWS = 50;
+const QUERY_DEADLINE_MS = 5_000;
+
+export async function runStatus(
+  target: string,
+  opts: CommonOptions,
+  io: CliIO = processIO(),
+): Promise<number> {
+  const print = printer(io);
+  try {
+    return await status(target, opts, io, print);
+  } catch (err) {
+    print.err(`temporal-mturk status: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof CliError ? err.exitCode : ExitCode.Error;
+  }
+}
+
+function planOf(path: string, opts: CommonOptions, io: CliIO): BatchPlan {
+  const resolved = resolveOptions(opts, io.env);
+  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
+  if (file.fileIssues.length > 0) {
+    throw new CliError(
+      allIssues(file)
+        .map((i) => formatIssue(path, i))
+        .join('\n'),
+      ExitCode.InvalidInput,
+    );
+  }
+  // As `pay --skip-invalid` would: the batch holds the valid rows only.
+  return planBatch(file);
+}
+
+async function status(
+  target: string,
+  opts: CommonOptions,
+  io: CliIO,
+  print: ReturnType<typeof printer>,
+): Promise<number> {
+  const isFile = !target.startsWith(BATCH_ID_PREFIX) && existsSync(target);
+  const plan = isFile ? planOf(target, opts, io) : undefined;
+  const batchId = plan?.batchId ?? target;
+  const resolved = resolveOptions(opts, io.env);
+  const client = await connectClient(resolved.temporal);
+  try {
+    const handle = client.workflow.getHandle(batchId);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      print.out(
+        `No batch ${batchId}${isFile ? ` for ${target}: nothing from this file has been paid by a batch` : ''}.`,
+      );
+      return ExitCode.NotAllPaid;
+    }
+    const state = description.status.name;
+    print.out(
+      `batch ${batchId}: ${state.toLowerCase()} (started ${description.startTime.toISOString()}${description.closeTime ? `, closed ${description.closeTime.toISOString()}` : ''})`,
+    );
+
+    if (state === 'RUNNING') {
+      const progress = await queryProgress(client, handle, {
+        limit: MAX_LISTED_ROWS,
+        only: ['failed', 'waiting-for-funds'],
+      });
+      if (!progress) {
+        print.out(
+          `(no answer to the progress query: is a worker running on task queue ${description.taskQueue}?)`,
+        );
+        return ExitCode.NotAllPaid;
+      }
+      print.out(`  ${formatCounts(progress.counts)} (run ${progress.run})`);
+      listRows(print, progress.rows, plan);
+      return ExitCode.NotAllPaid;
+    }
+    if (state === 'COMPLETED') {
+      const result = (await handle.result()) as PayBatchResult;
+      print.out(
+        `  ${formatCounts(result.counts)} (${result.runs} runs, ${result.startedAt} to ${result.finishedAt})`,
+      );
+      const notPaid = (rows: BatchRowResult[]) =>
+        rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');
+      if (plan && plan.rows.rows.length === result.rows.length) {
+        listRows(print, notPaid(batchResultRows(plan.rows, result)), plan);
+      } else {
+        const page = await queryProgress(client, handle, {
+          limit: MAX_LISTED_ROWS,
+          only: ['failed'],
+        });
+        if (page) listRows(print, page.rows, plan);
+      }
+      return result.counts.failed === 0 ? ExitCode.Ok : ExitCode.NotAllPaid;
+    }
+    try {
+      await handle.result();
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const failure = describeFailure(err.cause ?? err);
+      print.out(`  ${failure.type ? `${failure.type}: ` : ''}${failure.message}`);
+    }
+    print.out(
+      '  Payments it started finish on their own; run `pay` with the same file to start the batch again (nothing is paid twice).',
+    );
+    return ExitCode.NotAllPaid;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function queryProgress(
+  client: Client,
+  handle: WorkflowHandle,
+  request: BatchProgressRequest,
+): Promise<BatchProgress | undefined> {
+  try {
+    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      handle.query<BatchProgress, [BatchProgressRequest]>('progress', request),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function listRows(
+  print: ReturnType<typeof printer>,
+  rows: BatchRowResult[],
+  plan: BatchPlan | undefined,
+): void {
+  for (const row of rows.slice(0, MAX_LISTED_ROWS)) {
+    const line = plan?.payments[row.index]?.line;
+    const where = line !== undefined ? `line ${line}` : `row ${row.index}`;
+    const error = row.error ? `: ${row.errorType ? `${row.errorType}: ` : ''}${row.error}` : '';
+    print.out(`  ${where} ${row.assignmentId} ${row.amount}: ${row.status}${error}`);
+  }
+  if (rows.length > MAX_LISTED_ROWS) print.out(`  ... and ${rows.length - MAX_LISTED_ROWS} more`);
+}
