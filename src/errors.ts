@@ -11,6 +11,12 @@ export const FailureType = {
   AssignmentNotFound: 'AssignmentNotFound',
   /** The assignment is in a state that cannot be approved (e.g. rejected, no override asked). */
   AssignmentNotApprovable: 'AssignmentNotApprovable',
+  /** The assignment is in a state that cannot be rejected (approved, or not submitted). */
+  AssignmentNotRejectable: 'AssignmentNotRejectable',
+  /** A reviewHit input failed validation; nothing was listed or decided. */
+  InvalidReviewRequest: 'InvalidReviewRequest',
+  /** A reviewHit decision activity returned something that is not a valid decision. */
+  InvalidReviewDecision: 'InvalidReviewDecision',
   /** The worker does not match the assignment. */
   WorkerMismatch: 'WorkerMismatch',
   /** The account balance does not cover bonus plus fee. */

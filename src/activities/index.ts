@@ -4,3 +4,10 @@ export {
   type MTurkActivities,
   type MTurkActivityDeps,
 } from './mturk-activities';
+export {
+  createReviewActivities,
+  type ReviewActivities,
+  type ReviewActivityDeps,
+  type WorkflowOutcome,
+  type WorkflowOutcomeInput,
+} from './review-activities';

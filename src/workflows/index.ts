@@ -2,3 +2,7 @@
 export { approveAndBonus, statusQuery, fundsAddedSignal } from './approve-and-bonus';
 export type { ApproveAndBonusOptions, ApproveAndBonusWorkflowInput } from './approve-and-bonus';
 export { payBatch, progressQuery } from './batch';
+export { reviewHit, reviewProgressQuery } from './review-hit';
+export type { ReviewHitInput } from './review-hit';
+export { approveAssignment, rejectAssignment } from './assignment-actions';
+export type { AssignmentActionOptions } from './assignment-actions';

@@ -1,0 +1,50 @@
+/**
+ * Approve or reject one assignment as a workflow of its own, so that a review's decision has a
+ * workflow ID (approvalWorkflowId / rejectionWorkflowId): started at most once, visible in the
+ * Web UI, and its result readable by a later review. The activities are idempotent themselves.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { createMTurkActivities, createReviewActivities } from '../activities';
+import { FailureType } from '../errors';
+import type { RejectAssignmentInput, RejectAssignmentResult } from '../review-types';
+import type { ApproveAssignmentInput, ApproveAssignmentResult } from '../types';
+
+/** Retry tuning; the defaults are approveAndBonus's. */
+export interface AssignmentActionOptions {
+  activityStartToCloseTimeout?: Duration;
+  retryInitialInterval?: Duration;
+  retryMaximumInterval?: Duration;
+}
+
+type Activities = ReturnType<typeof createMTurkActivities> &
+  ReturnType<typeof createReviewActivities>;
+
+function activities(options: AssignmentActionOptions = {}) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
+    scheduleToCloseTimeout: '6h',
+    retry: {
+      initialInterval: options.retryInitialInterval ?? '1s',
+      backoffCoefficient: 2,
+      maximumInterval: options.retryMaximumInterval ?? '1m',
+      nonRetryableErrorTypes: Object.values(FailureType),
+    },
+  });
+}
+
+/** Approves one assignment (already approved is success). */
+export async function approveAssignment(
+  input: ApproveAssignmentInput & { options?: AssignmentActionOptions },
+): Promise<ApproveAssignmentResult> {
+  const { options, ...request } = input;
+  return activities(options).approveAssignment(request);
+}
+
+/** Rejects one submitted assignment (already rejected is success; approved fails). */
+export async function rejectAssignment(
+  input: RejectAssignmentInput & { options?: AssignmentActionOptions },
+): Promise<RejectAssignmentResult> {
+  const { options, ...request } = input;
+  return activities(options).rejectAssignment(request);
+}
