@@ -89,7 +89,9 @@ export function resolveMTurkEndpoint(options: ResolveEndpointOptions): string {
 }
 
 function isProductionHost(endpoint: string): boolean {
-  return new URL(endpoint).hostname.toLowerCase() === new URL(PRODUCTION_ENDPOINT).hostname;
+  // A trailing root dot ("...amazonaws.com.") names the same host: DNS resolves it the same way.
+  const host = new URL(endpoint).hostname.toLowerCase().replace(/\.+$/, '');
+  return host === new URL(PRODUCTION_ENDPOINT).hostname;
 }
 
 /**
