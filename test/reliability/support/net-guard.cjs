@@ -5,6 +5,8 @@
  * assert the file stayed empty. Loopback connections (the emulator, Temporal) pass.
  */
 'use strict';
+/* global require, process */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload for `node --require` */
 const fs = require('node:fs');
 const net = require('node:net');
 
