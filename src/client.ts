@@ -70,10 +70,12 @@ export async function payBonus(
   const previousRun = await describeOrUndefined(handle);
   if (previousRun === 'COMPLETED') return handle;
 
+  // Search attributes are stored unencrypted: with a payload codec on, keep the worker ID out.
+  const encrypting = client.options.loadedDataConverter.payloadCodecs.length > 0;
   const searchAttributes: SearchAttributePair[] = (await searchAttributesRegistered(client))
     ? [
         { key: MTurkAssignmentId, value: request.assignmentId },
-        { key: MTurkWorkerId, value: request.workerId },
+        ...(encrypting ? [] : [{ key: MTurkWorkerId, value: request.workerId }]),
         { key: MTurkBonusState, value: 'started' },
       ]
     : [];

@@ -17,10 +17,16 @@ export interface TemporalTarget {
  * file), so the same worker runs unchanged against a dev server or Temporal Cloud.
  */
 export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const { connectionOptions, namespace = 'default' } = loadClientConnectConfig({
-    profile: env.TEMPORAL_PROFILE,
-    overrideEnvVars: env as Record<string, string>,
-  });
+  let loaded;
+  try {
+    loaded = loadClientConnectConfig({
+      profile: env.TEMPORAL_PROFILE,
+      overrideEnvVars: env as Record<string, string>,
+    });
+  } catch (err) {
+    throw new Error(`Temporal client configuration: ${withoutExcerpt(err)}`);
+  }
+  const { connectionOptions, namespace = 'default' } = loaded;
   const address = connectionOptions.address ?? 'localhost:7233';
   const tls = connectionOptions.tls ? ', TLS' : '';
   const apiKey = connectionOptions.apiKey ? ', API key' : '';
@@ -29,4 +35,19 @@ export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
     namespace,
     description: `${address} namespace=${namespace}${tls}${apiKey}`,
   };
+}
+
+/**
+ * The TOML parser quotes the offending line, which may be an `api_key = ...` line: keep the
+ * error's first line and the line number only, so a typo never prints a key into a log.
+ */
+function withoutExcerpt(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const [first = '', ...rest] = message.split('\n');
+  let line: string | undefined;
+  for (const l of rest) {
+    if (/^\s*\^/.test(l) && line !== undefined) break; // the caret marks the line above
+    line = /^\s*(\d+):/.exec(l)?.[1] ?? line;
+  }
+  return line === undefined ? first : `${first} (line ${line})`;
 }

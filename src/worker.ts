@@ -1,7 +1,10 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { MTurkClient } from '@aws-sdk/client-mturk';
-import { createMTurkActivities } from './activities';
+import type { DataConverter } from '@temporalio/common';
+import { createMTurkActivities, createReviewActivities } from './activities';
+import { dataConverterFromEnv } from './codec';
 import { createMTurkClient, describeTarget, mturkConfigFromEnv } from './mturk-client';
+import { installRuntimeFromEnv } from './observability';
 import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv } from './temporal-config';
 
 export interface MTurkWorkerOptions {
@@ -12,6 +15,8 @@ export interface MTurkWorkerOptions {
   mturk: MTurkClient;
   /** Largest bonus the activities will pay, in cents (default $100.00). */
   maxBonusCents?: number;
+  /** E.g. dataConverterFromEnv() for encryption; clients of the namespace need the same. */
+  dataConverter?: DataConverter;
   /** Passed through to Worker.create (e.g. maxConcurrentActivityTaskExecutions). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -23,7 +28,11 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
-    activities: createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
+    activities: {
+      ...createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
+      ...createReviewActivities({ client: opts.mturk }),
+    },
+    ...(opts.dataConverter && { dataConverter: opts.dataConverter }),
     ...opts.workerOptions,
   });
 }
@@ -33,14 +42,22 @@ async function main(): Promise<void> {
   const temporal = temporalTargetFromEnv();
   const mturkConfig = mturkConfigFromEnv();
   const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const dataConverter = dataConverterFromEnv();
+  // Before the first connection: Temporal creates its runtime once.
+  const metrics = installRuntimeFromEnv();
   console.log(`temporal-mturk worker: Temporal ${temporal.description}, task queue ${taskQueue}`);
   console.log(`temporal-mturk worker: MTurk ${describeTarget(mturkConfig)}`);
+  console.log(
+    `temporal-mturk worker: payload encryption ${dataConverter.payloadCodecs ? 'on' : 'off'}` +
+      (metrics ? `, Prometheus metrics at http://${metrics}/metrics` : ''),
+  );
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   const worker = await createMTurkWorker({
     connection,
     namespace: temporal.namespace,
     taskQueue,
     mturk: createMTurkClient(mturkConfig),
+    dataConverter,
   });
   // Worker.run() stops gracefully on SIGINT/SIGTERM (the SDK installs those handlers).
   await worker.run();

@@ -1,0 +1,156 @@
+/**
+ * `npm run worker` as it runs in production, in a child process: configured only by the
+ * environment, with payload encryption and Prometheus metrics switched on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { payBonus, payBonusAndWait } from '../../src/client';
+import { dataConverterFromEnv } from '../../src/codec';
+import { freePort } from '../../src/devserver/dev-server';
+import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { uniqueTaskQueue } from '../harness/temporal';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CODEC_KEY = randomBytes(32).toString('base64');
+const REASON = 'Thanks for the careful transcription of page 7';
+
+let emu: RunningEmulator;
+let worker: ChildProcess;
+let workerOutput = '';
+let connection: Connection;
+let client: Client;
+let taskQueue: string;
+let metricsUrl: string;
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0 });
+  taskQueue = uniqueTaskQueue('worker-process');
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  metricsUrl = `http://${metricsAddress}/metrics`;
+  worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_CONFIG_FILE: path.join(ROOT, 'no-such-temporal.toml'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      MTURK_TARGET: 'local',
+      MTURK_ENDPOINT: emu.url,
+      TEMPORAL_MTURK_CODEC_KEY: CODEC_KEY,
+      TEMPORAL_MTURK_METRICS: metricsAddress,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  worker.stdout!.on('data', (d: Buffer) => (workerOutput += d.toString()));
+  worker.stderr!.on('data', (d: Buffer) => (workerOutput += d.toString()));
+
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  client = new Client({
+    connection,
+    namespace: inject('temporalNamespace'),
+    // The same key as the worker. Failure decoding needs no converter module on this side.
+    dataConverter: dataConverterFromEnv(
+      { TEMPORAL_MTURK_CODEC_KEY: CODEC_KEY },
+      { encodeFailures: false },
+    ),
+  });
+});
+
+afterAll(async () => {
+  if (worker && worker.exitCode === null) {
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGINT'); // Worker.run() shuts down gracefully on SIGINT
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await connection?.close();
+  await emu?.stop();
+});
+
+/** Every event of a workflow's history as the server stores it, serialised to bytes. */
+async function rawHistory(workflowId: string): Promise<Buffer> {
+  const events: temporal.api.history.v1.IHistoryEvent[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: inject('temporalNamespace'),
+      execution: { workflowId },
+      nextPageToken,
+    });
+    events.push(...(page.history?.events ?? []));
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return Buffer.from(temporal.api.history.v1.History.encode({ events }).finish());
+}
+
+function seed(workerId: string) {
+  const { hits } = emu.seed({ balance: '50.00', hits: [{ assignments: [{ workerId }] }] });
+  return hits[0]!.assignments[0]!.assignmentId;
+}
+
+describe('the worker process (npm run worker)', () => {
+  it('pays with payload encryption on, and the server history holds no reason or worker ID', async () => {
+    const workerId = 'A3SECRETWORKERX';
+    const assignmentId = seed(workerId);
+    const handle = await payBonus(
+      client,
+      { assignmentId, workerId, bonusAmount: '1.25', reason: REASON },
+      { taskQueue, workflowOptions: { retryInitialInterval: '50ms' } },
+    );
+    const result = await handle.result();
+    expect(result).toMatchObject({ workerId, bonus: { status: 'paid', amount: '1.25' } });
+    expect(emu.ledger().bonuses[0]).toMatchObject({ workerId, reason: REASON });
+
+    const history = await rawHistory(handle.workflowId);
+    expect(history.includes(workerId)).toBe(false);
+    expect(history.includes(REASON)).toBe(false);
+    expect(history.includes('Thanks for the careful')).toBe(false);
+    expect(history.includes('binary/encrypted')).toBe(true);
+    expect(workerOutput).toContain('payload encryption on');
+  });
+
+  it('encrypts failure messages too (they quote worker IDs)', async () => {
+    const assignmentId = seed('A3REALWORKER');
+    const impostor = 'A3IMPOSTORWORKER';
+    const err = await payBonusAndWait(
+      client,
+      { assignmentId, workerId: impostor, bonusAmount: '1.00', reason: REASON },
+      { taskQueue, workflowOptions: { retryInitialInterval: '50ms' } },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    // Decrypted for the key holder: MTurk's words, naming the worker.
+    const activityFailure = (err as WorkflowFailedError).cause?.cause as Error | undefined;
+    expect(activityFailure?.message).toContain(impostor);
+
+    const history = await rawHistory(`mturk-bonus/${assignmentId}`);
+    expect(history.includes(impostor)).toBe(false);
+    expect(history.includes(REASON)).toBe(false);
+  });
+
+  it('serves Prometheus metrics when TEMPORAL_MTURK_METRICS is set', async () => {
+    let body = '';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(metricsUrl);
+        body = await res.text();
+        if (res.ok && /temporal_workflow_completed/.test(body)) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(body).toMatch(/^# TYPE temporal_\w+ /m);
+    // The payments above ran on this worker: its workflow and activity metrics say so.
+    expect(body).toMatch(/temporal_workflow_completed\{[^}]*task_queue="[^"]+"[^}]*\} [1-9]/);
+    expect(body).toMatch(/temporal_activity_execution_latency/);
+    expect(workerOutput).toContain(`Prometheus metrics at ${metricsUrl}`);
+  });
+});
