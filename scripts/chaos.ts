@@ -14,6 +14,7 @@
  *
  *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
  *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
+ *                    [--client pay|cli] [--worker-entry cli|worker]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,7 +25,13 @@ import { randomSeed } from './chaos/rng';
 
 const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3]
        [--dev-server-restarts 1] [--emulator-restarts 1] [--client-kills 1]
-       [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]`;
+       [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
+       [--client pay|cli] [--worker-entry cli|worker]
+
+--client pay (default): the paying client is temporal-mturk pay --yes run through the CLI's
+  runPay in a child process, with 5 s activity timeouts; --client cli: the temporal-mturk
+  command itself, with production timeouts (30 s per attempt: a run takes longer).
+--worker-entry cli (default): the worker is temporal-mturk worker; worker: npm run worker.`;
 
 function intOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -45,7 +52,8 @@ function printSummary(s: CampaignSummary, file: string): void {
     `  chaos:    ${s.chaos.workerKills} worker kills (${s.chaos.workerRestarts} restarts, ${s.chaos.unexpectedWorkerExits} unexpected exits), ` +
       `${s.chaos.devServerRestarts} dev-server restarts, ${s.chaos.emulatorRestarts} emulator restarts, ` +
       `${s.chaos.clientKills} client kills (${s.chaos.clientRuns} client runs)`,
-    `  batch:    ${s.batch.counts ? JSON.stringify(s.batch.counts) : 'no result'} in ${s.batch.runs ?? '?'} runs`,
+    `  batch:    ${s.batch.workflowId}: ${s.batch.counts ? JSON.stringify(s.batch.counts) : 'no result'} in ${s.batch.runs ?? '?'} runs`,
+    `  cli:      pay exit ${s.cli.payExitCode ?? '?'}, status exit ${s.cli.statusExitCode ?? '?'}`,
     `  time:     ${(s.wallTimeMs / 1000).toFixed(1)} s wall, ${(s.payingTimeMs / 1000).toFixed(1)} s paying`,
     ...s.problems.map((problem) => `  PROBLEM:  ${problem}`),
     ...(s.workDir ? [`  logs and state kept in ${s.workDir}`] : []),
@@ -70,6 +78,8 @@ async function main(): Promise<number> {
         out: { type: 'string' },
         keep: { type: 'boolean', default: false },
         'no-faults': { type: 'boolean', default: false },
+        client: { type: 'string' },
+        'worker-entry': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -98,11 +108,22 @@ async function main(): Promise<number> {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
+  const client = values.client ?? 'pay';
+  const workerEntry = values['worker-entry'] ?? 'cli';
+  if (
+    (client !== 'pay' && client !== 'cli') ||
+    (workerEntry !== 'cli' && workerEntry !== 'worker')
+  ) {
+    console.error(`--client must be pay or cli, --worker-entry cli or worker\n${USAGE}`);
+    return 2;
+  }
   console.log(`chaos: seed ${options.seed} (repeat with --seed ${options.seed})`);
   const summary = await runCampaign({
     ...options,
     faults: values['no-faults'] ? false : undefined,
     keepWorkDir: values.keep,
+    client,
+    workerEntry,
   });
   const outDir = path.resolve(values.out ?? path.join(ROOT, 'bench', 'results', 'chaos'));
   mkdirSync(outDir, { recursive: true });

@@ -6,21 +6,18 @@
  *
  * Used by `npm run chaos` (scripts/chaos.ts) and by test/reliability/chaos-small.test.ts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { stringify } from 'csv-stringify/sync';
+import { planBatch } from '../../src/cli/batch-plan';
+import { readBonusFile } from '../../src/cli/csv-input';
 import { freePort, startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import type { ResolvedCli } from '../../src/devserver/temporal-cli';
 import type { FaultConfig, Ledger } from '../../src/emulator';
 import type { ApproveAndBonusOptions } from '../../src/workflows';
-import {
-  encodeBatchRows,
-  progressQuery,
-  type BatchCounts,
-  type PayBatchInput,
-  type PayBatchResult,
-} from '../../src/workflows/batch';
+import type { BatchCounts, PayBatchResult } from '../../src/workflows/batch';
 import {
   compareLedger,
   dollars,
@@ -60,6 +57,17 @@ export interface CampaignOptions {
   log?: (line: string) => void;
   /** Temporal CLI to reuse (saves the lookup). */
   cli?: ResolvedCli;
+  /**
+   * The paying client: `pay` (default) runs the CLI's `runPay` in a child process with short
+   * activity timeouts; `cli` runs `temporal-mturk pay --yes` itself, with production timeouts
+   * (30 s per activity attempt, so every kill costs half a minute).
+   */
+  client?: 'pay' | 'cli';
+  /**
+   * The worker process: `cli` (default) is `temporal-mturk worker`, which registers the batch
+   * activities; `worker` is `npm run worker` (src/worker.ts).
+   */
+  workerEntry?: 'cli' | 'worker';
 }
 
 export interface FaultMix {
@@ -121,6 +129,8 @@ export interface CampaignSummary {
   };
   /** What the batch workflow itself reported. */
   batch: { workflowId: string; counts: BatchCounts | null; runs: number | null };
+  /** The last `pay` run's exit code and the `status` command's afterwards (0 = all paid). */
+  cli: { payExitCode: number | null; statusExitCode: number | null; statusOutput: string };
   /** True when nobody was paid twice, nobody was missed and every cent adds up. */
   exact: boolean;
   /** Everything that is not as it should be (empty on a clean run). */
@@ -241,9 +251,20 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   let payingStarted = 0;
   let payingTimeMs = 0;
   const admin = new EmulatorAdmin(rt.emulatorUrl);
-  const workflowId = `chaos-batch-${opts.seed}`;
+  const csvFile = path.join(workDir, 'bonuses.csv');
+  const reportFile = path.join(workDir, 'bonuses.report.json');
   const jobFile = path.join(workDir, 'job.json');
-  const resultFile = path.join(workDir, 'batch-result.json');
+  let workflowId = '';
+  let payExitCode: number | null = null;
+  /** What the CLI needs to reach Temporal and the emulator. */
+  const cliEnv = () =>
+    childEnv({
+      TEMPORAL_ADDRESS: rt.temporalAddress,
+      TEMPORAL_NAMESPACE: rt.namespace,
+      TEMPORAL_TASK_QUEUE: rt.taskQueue,
+      MTURK_TARGET: 'local',
+      MTURK_ENDPOINT: rt.emulatorUrl,
+    });
 
   const startServer = async () => {
     server = await startDevServer({
@@ -270,14 +291,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   // The worker: restarted whenever it exits without us having killed it.
   let expectWorkerExit = false;
   const startWorker = () => {
-    const proc = spawnTsx('worker', 'src/worker.ts', [], {
-      env: childEnv({
-        TEMPORAL_ADDRESS: rt.temporalAddress,
-        TEMPORAL_NAMESPACE: rt.namespace,
-        TEMPORAL_TASK_QUEUE: rt.taskQueue,
-        MTURK_TARGET: 'local',
-        MTURK_ENDPOINT: rt.emulatorUrl,
-      }),
+    const [script, args] =
+      opts.workerEntry === 'worker' ? ['src/worker.ts', []] : ['src/cli/main.ts', ['worker']];
+    const proc = spawnTsx('worker', script, args, {
+      env: cliEnv(),
       logFile: path.join(logDir, 'worker.log'),
     });
     worker = proc;
@@ -301,19 +318,23 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const startClient = () => {
     stats.clientRuns += 1;
-    const proc = spawnTsx(
-      'client',
-      'scripts/chaos/pay-client.ts',
-      ['--job', jobFile, '--out', resultFile],
-      {
-        env: childEnv({ TEMPORAL_ADDRESS: rt.temporalAddress, TEMPORAL_NAMESPACE: rt.namespace }),
-        logFile: path.join(logDir, 'client.log'),
-      },
-    );
+    const [script, args] =
+      opts.client === 'cli'
+        ? [
+            'src/cli/main.ts',
+            ['pay', '--yes', '--concurrency', String(concurrency), '--report', reportFile, csvFile],
+          ]
+        : ['scripts/chaos/pay-client.ts', ['--job', jobFile]];
+    const proc = spawnTsx('client', script, args, {
+      env: cliEnv(),
+      logFile: path.join(logDir, 'client.log'),
+    });
     client = proc;
     void proc.exited.then((exit) => {
       if (client !== proc || shuttingDown) return;
-      if (exit.code === 0 && existsSync(resultFile)) {
+      // 0: every row paid; 1: the batch finished with rows not paid. Either way it is over.
+      if (exit.code === 0 || exit.code === 1) {
+        payExitCode = exit.code;
         batchDone = true;
         resolveDone();
         return;
@@ -384,6 +405,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   };
 
   let finalLedger: Ledger | undefined;
+  let statusExitCode: number | null = null;
+  let statusOutput = '';
   let batchResult: PayBatchResult | undefined;
   let balanceBefore = 0;
   try {
@@ -398,22 +421,21 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     balanceBefore = ledgerCents(ledgerAtStart.balance);
     log(`emulator seeded: ${payments.length} assignments, balance ${ledgerAtStart.balance}`);
 
-    const input: PayBatchInput = {
-      ...encodeBatchRows(
-        payments.map((p) => ({
-          assignmentId: p.assignmentId,
-          workerId: p.workerId,
-          bonusAmount: p.bonusAmount,
-          reason: p.reason,
-        })),
+    writeFileSync(
+      csvFile,
+      stringify(
+        payments.map((p) => [p.assignmentId, p.workerId, p.bonusAmount, p.reason]),
+        { header: true, columns: ['assignmentId', 'workerId', 'amount', 'reason'] },
       ),
+    );
+    const job: PayJob = {
+      csv: csvFile,
+      report: reportFile,
       concurrency,
-      options: CHAOS_WORKFLOW_OPTIONS,
-      searchAttributes: true,
-      stateCheckInterval: '5s',
+      paymentOptions: CHAOS_WORKFLOW_OPTIONS,
     };
-    const job: PayJob = { workflowId, taskQueue: rt.taskQueue, input };
     writeFileSync(jobFile, JSON.stringify(job));
+    workflowId = planBatch(readBonusFile(csvFile)).batchId;
 
     startWorker();
     payingStarted = Date.now();
@@ -459,19 +481,22 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
       problems.push(`the batch did not finish within ${timeoutMs} ms`);
       log(`timed out; ${await readProgress()}/${opts.count} bonuses in the ledger`);
     } else {
-      batchResult = JSON.parse(readFileSync(resultFile, 'utf8')) as PayBatchResult;
-      log(
-        `batch finished in ${(payingTimeMs / 1000).toFixed(1)} s: ${JSON.stringify(batchResult.counts)}`,
-      );
+      log(`pay finished in ${(payingTimeMs / 1000).toFixed(1)} s with exit code ${payExitCode}`);
+      if (payExitCode !== 0) problems.push(`temporal-mturk pay exited with ${payExitCode}`);
+      batchResult = await batchResultOf(rt.temporalAddress, rt.namespace, workflowId);
+      log(`batch ${workflowId}: ${JSON.stringify(batchResult.counts)} in ${batchResult.runs} runs`);
     }
 
-    // Confirm through `status` (a query of the batch), as an operator would after a crash.
-    try {
-      const status = await batchStatus(rt.temporalAddress, rt.namespace, workflowId);
-      if (status && !timedOut && !status.done) problems.push('the batch reports rows not done');
-    } catch (err) {
-      problems.push(`could not read the batch's status: ${(err as Error).message}`);
-    }
+    // As an operator would after a crash: `temporal-mturk status <file>` must say all is paid.
+    const status = spawnTsx('status', 'src/cli/main.ts', ['status', csvFile], {
+      env: cliEnv(),
+      logFile: path.join(logDir, 'status.log'),
+    });
+    const statusExit = await status.exited;
+    statusExitCode = statusExit.code;
+    statusOutput = status.output().trim();
+    log(`status: exit ${statusExitCode}: ${statusOutput.split('\n').slice(0, 2).join(' / ')}`);
+    if (statusExitCode !== 0) problems.push(`temporal-mturk status exited with ${statusExitCode}`);
 
     // Let the worker finish anything in flight, so a late duplicate would show in the ledger.
     shuttingDown = true;
@@ -542,6 +567,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
       counts: batchResult?.counts ?? null,
       runs: batchResult?.runs ?? null,
     },
+    cli: { payExitCode, statusExitCode, statusOutput },
     exact,
     problems,
     ...(keep && { workDir }),
@@ -567,11 +593,15 @@ async function seedAssignments(
   await admin.seed({ balance: dollars(balanceCents), hits });
 }
 
-async function batchStatus(address: string, namespace: string, workflowId: string) {
+async function batchResultOf(
+  address: string,
+  namespace: string,
+  workflowId: string,
+): Promise<PayBatchResult> {
   const connection = await Connection.connect({ address, connectTimeout: 10_000 });
   try {
     const client = new Client({ connection, namespace });
-    return await client.workflow.getHandle(workflowId).query(progressQuery, { limit: 0 });
+    return (await client.workflow.getHandle(workflowId).result()) as PayBatchResult;
   } finally {
     await connection.close();
   }

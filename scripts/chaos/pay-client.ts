@@ -1,67 +1,45 @@
 /**
- * The paying client of a chaos run when the `temporal-mturk pay` command is not used: its own
- * process, so it can be killed mid-batch and run again. Starts `payBatch` under a fixed
- * workflow ID (a rerun attaches to the batch already running, or reads the finished one's
- * result), waits for the result and writes it to `--out`.
+ * The paying client of a chaos run: `temporal-mturk pay --yes <file.csv>` in its own process,
+ * so it can be killed mid-batch and run again. It runs the CLI's own `runPay` (CSV check,
+ * preview, batch ID from the file's payments, start or attach, follow, report), adding only
+ * what the command line cannot say: short activity timeouts and quick retries, so a killed
+ * worker costs seconds instead of the production 30 s per activity.
  *
- *   node --import tsx scripts/chaos/pay-client.ts --job job.json --out result.json
+ *   node --import tsx scripts/chaos/pay-client.ts --job job.json
  *
- * job.json: { "workflowId", "taskQueue", "input": PayBatchInput }. Temporal from
- * TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
+ * job.json: { "csv", "report", "concurrency", "paymentOptions" }. Temporal and MTurk come from
+ * the environment as for the CLI. Exits with the CLI's exit code.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  Client,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-} from '@temporalio/client';
-import type { PayBatchInput, PayBatchResult } from '../../src/workflows/batch';
+import { runPay } from '../../src/cli/pay-command';
+import type { ApproveAndBonusOptions } from '../../src/workflows';
 
 export interface PayJob {
-  workflowId: string;
-  taskQueue: string;
-  input: PayBatchInput;
+  csv: string;
+  report: string;
+  concurrency: number;
+  paymentOptions: ApproveAndBonusOptions;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { job: { type: 'string' }, out: { type: 'string' } },
-    strict: true,
-  });
-  if (!values.job || !values.out) throw new Error('usage: pay-client --job FILE --out FILE');
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { job: { type: 'string' } }, strict: true });
+  if (!values.job) throw new Error('usage: pay-client --job FILE');
   const job = JSON.parse(readFileSync(values.job, 'utf8')) as PayJob;
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
-  try {
-    let handle = client.workflow.getHandle(job.workflowId);
-    try {
-      handle = await client.workflow.start('payBatch', {
-        taskQueue: job.taskQueue,
-        workflowId: job.workflowId,
-        args: [job.input],
-        // A rerun attaches to the running batch; a finished batch is never started again.
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      });
-      console.log(`pay-client: batch ${job.workflowId} started, or attached to the running one`);
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      console.log(`pay-client: batch ${job.workflowId} already finished; reading its result`);
-    }
-    const result = (await handle.result()) as PayBatchResult;
-    writeFileSync(values.out, JSON.stringify(result));
-    console.log(`pay-client: done ${JSON.stringify(result.counts)}`);
-  } finally {
-    await connection.close();
-  }
+  return runPay(job.csv, {
+    yes: true,
+    concurrency: job.concurrency,
+    report: job.report,
+    paymentOptions: job.paymentOptions,
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error(`pay-client: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`pay-client: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 5;
+  },
+);
