@@ -1,0 +1,193 @@
+/**
+ * Records the event histories that gate workflow changes (test/production/replay.test.ts
+ * replays every file in test/histories against the current workflow code).
+ *
+ *   npx tsx scripts/record-history.ts [--out test/histories] [--only approve-and-bonus-v1]
+ *
+ * Starts a dev server (or uses TEMPORAL_ADDRESS) and an in-process MTurk emulator, runs each
+ * scenario once, and writes `<name>.json` in the format of `temporal workflow show -o json`.
+ * Record a new file (next version suffix) when a workflow changes shape; never rewrite a
+ * committed one: it stands for workflows that may be running in production right now.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createMTurkActivities, createReviewActivities } from '../src/activities';
+import { payBonus } from '../src/client';
+import { startDevServer, type DevServer } from '../src/devserver/dev-server';
+import { startEmulator, type RunningEmulator } from '../src/emulator';
+import { localMTurkConfig, createMTurkClient } from '../src/mturk-client';
+import { startReviewHit } from '../src/review-client';
+import type { ReviewAssignment, ReviewDecision } from '../src/review-types';
+import { fundsAddedSignal, statusQuery } from '../src/workflows';
+
+const TASK_QUEUE = 'record-history';
+const DECISION_QUEUE = 'record-history-decisions';
+const fast = { retryInitialInterval: '100ms', retryMaximumInterval: '1s' };
+
+interface Context {
+  client: Client;
+  emu: RunningEmulator;
+}
+
+/** Each scenario returns the workflow ID whose history it recorded. */
+const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
+  /** Approve, then pay: the path nearly every payment takes. */
+  async 'approve-and-bonus-v1'({ client, emu }) {
+    emu.seed({
+      balance: '100.00',
+      hits: [
+        { assignments: [{ assignmentId: 'RECORDASSIGNMENT01', workerId: 'ARECORDWORKER01' }] },
+      ],
+    });
+    const handle = await payBonus(
+      client,
+      {
+        assignmentId: 'RECORDASSIGNMENT01',
+        workerId: 'ARECORDWORKER01',
+        bonusAmount: '2.50',
+        reason: 'Thanks for the careful work',
+        requesterFeedback: 'Well done',
+      },
+      { taskQueue: TASK_QUEUE, workflowOptions: fast },
+    );
+    await handle.result();
+    return handle.workflowId;
+  },
+
+  /** Insufficient funds: wait, get the fundsAdded signal, pay (timer, signal, search attributes). */
+  async 'approve-and-bonus-funds-wait-v1'({ client, emu }) {
+    emu.seed({
+      balance: '0.50',
+      hits: [
+        { assignments: [{ assignmentId: 'RECORDASSIGNMENT02', workerId: 'ARECORDWORKER02' }] },
+      ],
+    });
+    const handle = await payBonus(
+      client,
+      {
+        assignmentId: 'RECORDASSIGNMENT02',
+        workerId: 'ARECORDWORKER02',
+        bonusAmount: '1.00',
+        reason: 'Bonus for the follow-up survey',
+      },
+      { taskQueue: TASK_QUEUE, workflowOptions: { ...fast, fundsRecheckInterval: '1h' } },
+    );
+    for (;;) {
+      const status = await handle.query(statusQuery);
+      if (status.state === 'waiting-for-funds') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    emu.addBalance('10.00');
+    await handle.signal(fundsAddedSignal);
+    await handle.result();
+    return handle.workflowId;
+  },
+
+  /** A review with one decision of each kind. */
+  async 'review-hit-v1'({ client, emu }) {
+    const { hits } = emu.seed({
+      balance: '100.00',
+      hits: [
+        {
+          hitId: 'RECORDHIT01',
+          assignments: [
+            { assignmentId: 'RECORDREVIEW01', workerId: 'ARECORDAPPROVE' },
+            { assignmentId: 'RECORDREVIEW02', workerId: 'ARECORDREJECT' },
+            { assignmentId: 'RECORDREVIEW03', workerId: 'ARECORDBONUS' },
+            { assignmentId: 'RECORDREVIEW04', workerId: 'ARECORDSKIP' },
+          ],
+        },
+      ],
+    });
+    const handle = await startReviewHit(
+      client,
+      {
+        hitId: hits[0]!.hitId,
+        decisionActivity: 'decide',
+        decisionTaskQueue: DECISION_QUEUE,
+        concurrency: 2,
+        paymentOptions: fast,
+      },
+      { taskQueue: TASK_QUEUE },
+    );
+    await handle.result();
+    return handle.workflowId;
+  },
+};
+
+const DECISIONS: Record<string, ReviewDecision> = {
+  ARECORDAPPROVE: { action: 'approve' },
+  ARECORDREJECT: { action: 'reject', requesterFeedback: 'The answers were empty' },
+  ARECORDBONUS: { action: 'approve-and-bonus', bonusAmount: '0.75', reason: 'Great detail' },
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: path.join(__dirname, '..', 'test', 'histories') },
+      only: { type: 'string', multiple: true },
+    },
+  });
+  const names = values.only ?? Object.keys(scenarios);
+  for (const name of names) {
+    if (!scenarios[name])
+      throw new Error(`unknown scenario ${name}; have ${Object.keys(scenarios).join(', ')}`);
+  }
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+  let server: DevServer | undefined;
+  const address = process.env.TEMPORAL_ADDRESS ?? (server = await startDevServer()).address;
+  const emu = await startEmulator({ port: 0 });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const mturk = createMTurkClient(localMTurkConfig(emu.url));
+  const workers = [
+    await Worker.create({
+      connection: nativeConnection,
+      taskQueue: TASK_QUEUE,
+      workflowsPath: require.resolve('../src/workflows'),
+      activities: {
+        ...createMTurkActivities({ client: mturk }),
+        ...createReviewActivities({ client: mturk }),
+      },
+    }),
+    await Worker.create({
+      connection: nativeConnection,
+      taskQueue: DECISION_QUEUE,
+      activities: {
+        async decide(a: ReviewAssignment): Promise<ReviewDecision> {
+          return DECISIONS[a.workerId] ?? { action: 'skip' };
+        },
+      },
+    }),
+  ];
+  const running = workers.map((w) => w.run());
+  try {
+    mkdirSync(values.out, { recursive: true });
+    for (const name of names) {
+      emu.reset();
+      const workflowId = await scenarios[name]!({ client, emu });
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const file = path.join(values.out, `${name}.json`);
+      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+      console.log(`${file}: ${history.events?.length ?? 0} events of ${workflowId}`);
+    }
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.all(running);
+    await nativeConnection.close();
+    await connection.close();
+    await emu.stop();
+    await server?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
