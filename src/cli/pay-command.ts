@@ -203,7 +203,10 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
         );
       }
       if (balanceCents < plan.totalCents) {
-        print.out(`--allow-wait: payments the balance does not cover will wait for funds.`);
+        print.out(
+          '--allow-wait: payments the balance does not cover wait for funds (re-checked hourly). ' +
+            `After a top-up, wake them with: temporal workflow signal --workflow-id ${plan.batchId} --name fundsAdded`,
+        );
       }
       // (c)
       if (opts.dryRun) {

@@ -72,7 +72,7 @@ function barDisplay(io: CliIO, total: number): Display {
       stream: io.stdout as NodeJS.WriteStream,
       format:
         ' {bar} {value}/{total} | paid {paid} | already paid {alreadyPaid} | waiting {waiting} | ' +
-        'failed {failed} | {rate}/s | ETA {eta}',
+        'failed {failed} | {rate}/s | ETA {timeLeft}',
       hideCursor: true,
       clearOnComplete: false,
       fps: 10,
@@ -87,7 +87,7 @@ function barDisplay(io: CliIO, total: number): Display {
       waiting: c.waitingForFunds,
       failed: c.failed,
       rate: rate.toFixed(1),
-      eta,
+      timeLeft: eta,
     };
   };
   let started = false;

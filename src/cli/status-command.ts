@@ -103,7 +103,7 @@ async function status(
     if (state === 'COMPLETED') {
       const result = (await handle.result()) as PayBatchResult;
       print.out(
-        `  ${formatCounts(result.counts)} (${result.runs} runs, ${result.startedAt} to ${result.finishedAt})`,
+        `  ${formatCounts(result.counts)} (${result.runs} run${result.runs === 1 ? '' : 's'}, ${result.startedAt} to ${result.finishedAt})`,
       );
       const notPaid = (rows: BatchRowResult[]) =>
         rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');

@@ -1,4 +1,5 @@
 import {
+  ChildWorkflowCancellationType,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -6,6 +7,7 @@ import {
   continueAsNew,
   defineQuery,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
   proxyActivities,
   setHandler,
@@ -194,7 +196,8 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
  * REJECT_DUPLICATE: when that ID was ever used (an earlier batch, payBonus, an earlier run of
  * this batch), nothing new is started and the row reports what that workflow did, waiting for
  * it if it still runs. A payment is therefore started at most once, whoever asks. Children are
- * ABANDONed on parent close: a payment in flight finishes even if the batch is terminated.
+ * ABANDONed on parent close and on cancellation: a payment in flight finishes even if the batch
+ * is terminated or cancelled.
  *
  * Continues as new every `continueAsNewEvery` finished rows, carrying the outcomes.
  */
@@ -366,6 +369,8 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
         workflowId: workflowIds[index],
         args: [{ ...request, options }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Cancelling the batch stops new payments; one already started still finishes.
+        cancellationType: ChildWorkflowCancellationType.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         ...(input.searchAttributes && {
           typedSearchAttributes: [
@@ -408,22 +413,28 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
 
   /** Asks payments running for a while whether they wait for funds (for the counts only). */
   async function watchForWaitingPayments(): Promise<void> {
-    for (;;) {
-      await condition(() => inFlight.size > 0);
-      await sleep(stateCheckMs);
-      const cutoff = Date.now() - stateCheckMs;
-      const rows = [...inFlight]
-        .filter(([, entry]) => entry.since <= cutoff)
-        .map(([index]) => index);
-      if (rows.length === 0) continue;
-      try {
-        const states = await activities.states.paymentStates({
-          workflowIds: rows.map((i) => workflowIds[i]!),
-        });
-        rows.forEach((index, k) => setWaiting(index, states[k] === 'waiting-for-funds'));
-      } catch (err) {
-        log.warn('could not read payment states', { error: describeFailure(err).message });
+    try {
+      for (;;) {
+        await condition(() => inFlight.size > 0);
+        await sleep(stateCheckMs);
+        const cutoff = Date.now() - stateCheckMs;
+        const rows = [...inFlight]
+          .filter(([, entry]) => entry.since <= cutoff)
+          .map(([index]) => index);
+        if (rows.length === 0) continue;
+        try {
+          const states = await activities.states.paymentStates({
+            workflowIds: rows.map((i) => workflowIds[i]!),
+          });
+          rows.forEach((index, k) => setWaiting(index, states[k] === 'waiting-for-funds'));
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          log.warn('could not read payment states', { error: describeFailure(err).message });
+        }
       }
+    } catch (err) {
+      // The batch was cancelled: the main loop ends it; this side task just stops.
+      if (!isCancellation(err)) throw err;
     }
   }
 

@@ -262,43 +262,50 @@ describe('payBatch', () => {
     expect([...bonusesByAssignment().values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
-  it('lets payments in flight finish when the batch is terminated, and a new run pays nothing twice', async () => {
-    const rows = seedRows(6);
-    emu.setFaults({ seed: 2, operations: { SendBonus: { latencyMs: 400 } } });
-    const workflowId = `batch-${taskQueue}`;
-    const handle = await env.client.workflow.start(payBatch, {
-      taskQueue,
-      workflowId,
-      args: [batchInput(rows, { concurrency: 2 })],
-    });
-    await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) >= 1);
-    await handle.terminate('operator stopped the batch');
-    // The abandoned children still finish their payments.
-    await waitFor(async () => {
-      const started = await Promise.all(
-        rows.map((r) =>
-          env.client.workflow
-            .getHandle(bonusWorkflowId(r.assignmentId))
-            .describe()
-            .catch(() => undefined),
-        ),
+  it.each(['terminated', 'cancelled'] as const)(
+    'lets payments in flight finish when the batch is %s, and a new run pays nothing twice',
+    async (how) => {
+      const rows = seedRows(6);
+      emu.setFaults({ seed: 2, operations: { SendBonus: { latencyMs: 400 } } });
+      const workflowId = `batch-${taskQueue}`;
+      const handle = await env.client.workflow.start(payBatch, {
+        taskQueue,
+        workflowId,
+        args: [batchInput(rows, { concurrency: 2 })],
+      });
+      await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) >= 1);
+      if (how === 'terminated') await handle.terminate('operator stopped the batch');
+      else await handle.cancel();
+      expect((await handle.result().catch((e: unknown) => e)) instanceof WorkflowFailedError).toBe(
+        true,
       );
-      return started.every((d) => d === undefined || d.status.name !== 'RUNNING');
-    });
-    const paidByFirstRun = emu.ledger().bonuses.length;
-    expect(paidByFirstRun).toBeGreaterThanOrEqual(1);
-    expect(paidByFirstRun).toBeLessThan(6);
+      // The abandoned children still finish their payments.
+      await waitFor(async () => {
+        const started = await Promise.all(
+          rows.map((r) =>
+            env.client.workflow
+              .getHandle(bonusWorkflowId(r.assignmentId))
+              .describe()
+              .catch(() => undefined),
+          ),
+        );
+        return started.every((d) => d === undefined || d.status.name !== 'RUNNING');
+      });
+      const paidByFirstRun = emu.ledger().bonuses.length;
+      expect(paidByFirstRun).toBeGreaterThanOrEqual(1);
+      expect(paidByFirstRun).toBeLessThan(6);
 
-    emu.setFaults({});
-    const result = await env.client.workflow.execute(payBatch, {
-      taskQueue,
-      workflowId,
-      args: [batchInput(rows, { concurrency: 2 })],
-    });
-    expect(result.counts.alreadyPaid).toBe(paidByFirstRun);
-    expect(result.counts.paid).toBe(6 - paidByFirstRun);
-    expect([...bonusesByAssignment().values()]).toEqual([1, 1, 1, 1, 1, 1]);
-  });
+      emu.setFaults({});
+      const result = await env.client.workflow.execute(payBatch, {
+        taskQueue,
+        workflowId,
+        args: [batchInput(rows, { concurrency: 2 })],
+      });
+      expect(result.counts.alreadyPaid).toBe(paidByFirstRun);
+      expect(result.counts.paid).toBe(6 - paidByFirstRun);
+      expect([...bonusesByAssignment().values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    },
+  );
 
   it('refuses bad rows and duplicate payments before any MTurk call', async () => {
     const rows = seedRows(2);
