@@ -15,9 +15,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { createMTurkActivities } from '../activities';
-import { FailureType } from '../errors';
-import { parseDollarsToCents } from '../money';
+import { FailureType, invalidBonusRequest, type ValidationIssue } from '../errors';
+import { tryParseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
 import { bonusRequestToken } from '../token';
 import type {
@@ -86,6 +87,61 @@ function mturkActivities(options: ApproveAndBonusOptions) {
   });
 }
 
+const DURATION_OPTIONS = [
+  'fundsRecheckInterval',
+  'outagePause',
+  'activityStartToCloseTimeout',
+  'retryInitialInterval',
+  'retryMaximumInterval',
+] as const;
+
+/**
+ * Checks the options the way the payment itself is checked (callers in any language send them
+ * as JSON), and returns the cap in cents. Throws InvalidBonusRequest naming each bad option.
+ */
+export function checkApproveAndBonusOptions(options: unknown): { maxBonusCents?: number } {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidBonusRequest([{ field: 'options', message: 'must be an object' }]);
+  }
+  const o = options as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  let maxBonusCents: number | undefined;
+  if (o.maxBonusAmount !== undefined) {
+    const parsed =
+      typeof o.maxBonusAmount === 'string'
+        ? tryParseDollarsToCents(o.maxBonusAmount)
+        : { ok: false as const, message: 'must be a string of dollars such as "100.00"' };
+    if (!parsed.ok) issues.push({ field: 'options.maxBonusAmount', message: parsed.message });
+    else if (parsed.cents <= 0) {
+      issues.push({ field: 'options.maxBonusAmount', message: 'must be more than 0.00' });
+    } else maxBonusCents = parsed.cents;
+  }
+  for (const key of DURATION_OPTIONS) {
+    const value = o[key];
+    if (value === undefined) continue;
+    let ms: number;
+    try {
+      ms =
+        typeof value === 'string' || typeof value === 'number'
+          ? msToNumber(value as Duration)
+          : NaN;
+    } catch {
+      ms = NaN;
+    }
+    if (!Number.isFinite(ms) || ms <= 0) {
+      issues.push({
+        field: `options.${key}`,
+        message: `must be a positive duration such as "30s" or 30000 (ms), got ${JSON.stringify(value)}`,
+      });
+    }
+  }
+  if (o.lookUpFirst !== undefined && typeof o.lookUpFirst !== 'boolean') {
+    issues.push({ field: 'options.lookUpFirst', message: 'must be true or false' });
+  }
+  if (issues.length > 0) throw invalidBonusRequest(issues);
+  return { maxBonusCents };
+}
+
 const MAX_TOKEN_GENERATIONS = 5;
 /** Waiting for funds adds a few events per re-check; start a fresh history well before it matters. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
@@ -118,9 +174,13 @@ function describe(err: unknown): { type?: string; message: string } {
 export async function approveAndBonus(
   input: ApproveAndBonusWorkflowInput,
 ): Promise<ApproveAndBonusResult> {
+  // A plain Error here would fail the workflow task, and Temporal would retry it forever: bad
+  // input, the options included, must fail the workflow as InvalidBonusRequest instead.
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalidBonusRequest([{ field: 'input', message: 'must be an object' }]);
+  }
   const { options = {}, carried, ...payment } = input;
-  const maxBonusCents =
-    options.maxBonusAmount === undefined ? undefined : parseDollarsToCents(options.maxBonusAmount);
+  const { maxBonusCents } = checkApproveAndBonusOptions(options);
   // Bad input fails here, before any MTurk call, as a non-retryable InvalidBonusRequest.
   const request = validateApproveAndBonusInput(payment, { maxBonusCents });
   const mturk = mturkActivities(options);
