@@ -2,10 +2,21 @@
 import { createInterface } from 'node:readline/promises';
 import type { CliIO } from './io';
 
+/** The answer, or '' when the person pressed Ctrl-C or Ctrl-D instead (which means no). */
 async function ask(io: CliIO, question: string): Promise<string> {
   const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: true });
+  const abort = new AbortController();
+  // In raw mode Ctrl-C reaches readline, not the process: without this the question hangs.
+  rl.on('SIGINT', () => abort.abort());
+  rl.on('close', () => abort.abort());
   try {
-    return (await rl.question(question)).trim();
+    return (await rl.question(question, { signal: abort.signal })).trim();
+  } catch (err) {
+    if (abort.signal.aborted) {
+      io.stdout.write('\n');
+      return '';
+    }
+    throw err;
   } finally {
     rl.close();
   }
