@@ -19,7 +19,7 @@ import {
 } from '@temporalio/client';
 import { searchAttributesRegistered } from '../client';
 import { createMTurkClient, describeTarget } from '../mturk-client';
-import { tryParseDollarsToCents } from '../money';
+import { bonusCostCents, tryParseDollarsToCents } from '../money';
 import type { ApproveAndBonusOptions } from '../workflows/approve-and-bonus';
 import type { payBatch, PayBatchInput } from '../workflows/batch';
 import {
@@ -193,16 +193,31 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
       // (b) Preview. A batch that failed or was terminated starts again from here: its payments
       // that already exist are reported, never repeated.
       const balanceCents = await readBalanceCents(resolved);
-      printPreview(print, file, plan, { target, balanceCents, resolved, concurrency });
-      if (balanceCents < plan.totalCents && !opts.allowWait) {
+      let neededCents = plan.totalCents;
+      let earlier: PaidEarlier | undefined;
+      if (balanceCents < neededCents) {
+        // Only when short (the usual run pays nothing for the look-up): payments completed
+        // before, by another batch or payBonus, are not paid again and cost nothing now.
+        earlier = await paidEarlier(client, plan);
+        neededCents -= earlier.cents;
+      }
+      printPreview(print, file, plan, {
+        target,
+        balanceCents,
+        neededCents,
+        earlier,
+        resolved,
+        concurrency,
+      });
+      if (balanceCents < neededCents && !opts.allowWait) {
         throw new CliError(
-          `the available balance ${dollars(balanceCents)} does not cover ${dollars(plan.totalCents)} ` +
-            `(short by ${dollars(plan.totalCents - balanceCents)}); nothing was paid. Add funds, or pass ` +
+          `the available balance ${dollars(balanceCents)} does not cover ${dollars(neededCents)} ` +
+            `(short by ${dollars(neededCents - balanceCents)}); nothing was paid. Add funds, or pass ` +
             '--allow-wait to pay what the balance covers and let the rest wait for funds.',
           ExitCode.InsufficientBalance,
         );
       }
-      if (balanceCents < plan.totalCents) {
+      if (balanceCents < neededCents) {
         print.out(
           '--allow-wait: payments the balance does not cover wait for funds (re-checked hourly). ' +
             `After a top-up, wake them with: temporal workflow signal --workflow-id ${plan.batchId} --name fundsAdded`,
@@ -252,15 +267,48 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
   }
 }
 
+interface PaidEarlier {
+  count: number;
+  /** Bonuses plus fees of those payments. */
+  cents: number;
+}
+
+const PARALLEL_LOOKUPS = 20;
+
+/** Payments of the plan whose workflow already completed (paid before, or found paid). */
+async function paidEarlier(client: Client, plan: BatchPlan): Promise<PaidEarlier> {
+  const found: PaidEarlier = { count: 0, cents: 0 };
+  let next = 0;
+  const lookUp = async () => {
+    while (next < plan.payments.length) {
+      const payment = plan.payments[next++]!;
+      const state = await describeStatus(client.workflow.getHandle(payment.workflowId));
+      if (state?.status === 'COMPLETED') {
+        found.count += 1;
+        found.cents += bonusCostCents(payment.request.bonusCents);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_LOOKUPS }, lookUp));
+  return found;
+}
+
 function printPreview(
   print: Print,
   file: BonusFile,
   plan: BatchPlan,
-  ctx: { target: string; balanceCents: number; resolved: ResolvedOptions; concurrency: number },
+  ctx: {
+    target: string;
+    balanceCents: number;
+    neededCents: number;
+    earlier?: PaidEarlier;
+    resolved: ResolvedOptions;
+    concurrency: number;
+  },
 ): void {
   const invalid = file.lines.filter((l) => l.kind === 'invalid').length;
   const repeated = file.lines.filter((l) => l.kind === 'duplicate').length;
-  const enough = ctx.balanceCents >= plan.totalCents;
+  const enough = ctx.balanceCents >= ctx.neededCents;
   print.out(`Preview of ${file.path}`);
   print.out(
     `  payments     ${plan.payments.length} (from ${file.lines.length} rows; ${invalid} invalid skipped, ${repeated} repeats collapsed)`,
@@ -268,12 +316,18 @@ function printPreview(
   print.out(`  bonuses      ${dollars(plan.bonusCents)}`);
   print.out(`  MTurk fees   ${dollars(plan.feeCents)} (20 %, at least $0.01 per bonus)`);
   print.out(`  total        ${dollars(plan.totalCents)}`);
+  if (ctx.earlier && ctx.earlier.count > 0) {
+    print.out(
+      `  paid before  ${ctx.earlier.count} of these payments already completed: ` +
+        `${dollars(ctx.earlier.cents)} is not spent again, ${dollars(ctx.neededCents)} is needed`,
+    );
+  }
   print.out(`  MTurk        ${ctx.target}`);
   print.out(
     `  balance      ${dollars(ctx.balanceCents)} available: ` +
       (enough
-        ? `enough (leaves ${dollars(ctx.balanceCents - plan.totalCents)})`
-        : `NOT enough (short by ${dollars(plan.totalCents - ctx.balanceCents)})`),
+        ? `enough (leaves ${dollars(ctx.balanceCents - ctx.neededCents)})`
+        : `NOT enough (short by ${dollars(ctx.neededCents - ctx.balanceCents)})`),
   );
   print.out(
     `  Temporal     ${ctx.resolved.temporal.description}, task queue ${ctx.resolved.taskQueue}`,

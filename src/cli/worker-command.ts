@@ -3,7 +3,7 @@
  * batch) against the configured Temporal and MTurk target, until Ctrl-C.
  */
 import type { MTurkClient } from '@aws-sdk/client-mturk';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createMTurkActivities } from '../activities';
 import { createBatchActivities } from '../activities/batch-activities';
@@ -14,9 +14,8 @@ import { printer, processIO, type CliIO } from './io';
 import { resolveOptions, type CommonOptions } from './options';
 
 export interface BatchWorkerOptions {
+  /** Also serves the client the batch activities look at other workflows through. */
   connection: NativeConnection;
-  /** The batch activities look at other workflows through this client. */
-  client: Client;
   namespace: string;
   taskQueue: string;
   mturk: MTurkClient;
@@ -37,7 +36,9 @@ export function createBatchWorker(opts: BatchWorkerOptions): Promise<Worker> {
     workerOptions: {
       activities: {
         ...createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
-        ...createBatchActivities({ client: opts.client }),
+        ...createBatchActivities({
+          client: new Client({ connection: opts.connection, namespace: opts.namespace }),
+        }),
       },
     },
   });
@@ -56,14 +57,10 @@ export async function runWorker(opts: CommonOptions, io: CliIO = processIO()): P
   print.out(`temporal-mturk worker: Temporal ${temporal.description}, task queue ${taskQueue}`);
   print.out(`temporal-mturk worker: MTurk ${describeTarget(resolved.mturk)}`);
   let connection: NativeConnection | undefined;
-  let clientConnection: Connection | undefined;
   try {
     connection = await NativeConnection.connect(temporal.connectionOptions);
-    const { address, tls, apiKey, metadata } = temporal.connectionOptions;
-    clientConnection = await Connection.connect({ address, tls, apiKey, metadata });
     const worker = await createBatchWorker({
       connection,
-      client: new Client({ connection: clientConnection, namespace: temporal.namespace }),
       namespace: temporal.namespace,
       taskQueue,
       mturk: createMTurkClient(resolved.mturk),
@@ -77,7 +74,6 @@ export async function runWorker(opts: CommonOptions, io: CliIO = processIO()): P
     print.err(`temporal-mturk worker: ${(err as Error).message}`);
     return ExitCode.Error;
   } finally {
-    await clientConnection?.close();
     await connection?.close();
   }
 }

@@ -128,11 +128,9 @@ async function main(): Promise<void> {
   seedOnce(emulator);
 
   const connection = await NativeConnection.connect({ address });
-  const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection });
+  const client = new Client({ connection });
   const worker = await createBatchWorker({
     connection,
-    client,
     namespace: 'default',
     taskQueue: DEFAULT_TASK_QUEUE,
     mturk: createMTurkClient(localMTurkConfig(emulator.url)),
@@ -141,7 +139,6 @@ async function main(): Promise<void> {
   owned.stopWorker = async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
-    await clientConnection.close();
     await connection.close();
   };
   log(

@@ -239,7 +239,7 @@ describe('temporal-mturk pay', () => {
   it('survives the command being killed mid-batch: status shows it, a rerun finishes it, nothing twice', async () => {
     const rows = seedRows(10);
     const file = writeCsv(rows);
-    emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 400 } } });
+    emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 300 } } });
     const child = spawnCli(cliArgs('pay', file, '--yes', '--concurrency', '2'));
     child.stdin?.end();
     const { exited } = collect(child);
@@ -266,8 +266,10 @@ describe('temporal-mturk pay', () => {
     expect(finished.stdout).toContain('10/10 done | paid 10');
   });
 
-  it('reports a row paid earlier through payBonus as already-paid, paying it once', async () => {
-    const rows = seedRows(3);
+  it('reports a row paid earlier through payBonus as already-paid, paying it once and not counting it against the balance', async () => {
+    // 13.38 covers the three rows; after the earlier 1.00 (+0.20 fee) the 12.18 left covers
+    // exactly the two rows still to pay, not the whole file again.
+    const rows = seedRows(3, '13.38');
     const earlier = await payBonusAndWait(
       env.client,
       {
@@ -281,12 +283,17 @@ describe('temporal-mturk pay', () => {
     const file = writeCsv(rows);
     const run = await runCli(cliArgs('pay', file, '--yes'));
     expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'paid before  1 of these payments already completed: $1.20 is not spent again',
+    );
+    expect(run.stdout).toContain('balance      $12.18 available: enough (leaves $0.00)');
     const report = readReport(file);
     expect(report.map((r) => r.status)).toEqual(['paid', 'already-paid', 'paid']);
     expect(report[1]!.requestId).toBe(earlier.bonus.requestId);
     const ledger = emu.ledger();
     expect(ledger.bonuses).toHaveLength(3);
     expect(ledger.bonuses.filter((b) => b.assignmentId === rows[1]!.assignmentId)).toHaveLength(1);
+    expect(ledger.balance).toBe('0.00');
   });
 
   it('reads a BOM, quoted fields with commas, quotes and line breaks, and writes a JSON report', async () => {
