@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { payBonus } from '../../src/client';
 import { startDevServer } from '../../src/devserver/dev-server';
 import { startEmulator } from '../../src/emulator';
@@ -68,8 +68,8 @@ function workerProcess(taskQueue: string, extra: Record<string, string>, guard: 
   return spawnTsx('worker', 'src/worker.ts', [], {
     nodeArgs: ['--require', GUARD],
     env: childEnv({
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: taskQueue,
       NET_GUARD_FILE: guard,
       ...extra,
