@@ -1,7 +1,9 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { MTurkClient } from '@aws-sdk/client-mturk';
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { createMTurkActivities, createReviewActivities } from './activities';
+import { createBatchActivities } from './activities/batch-activities';
 import { dataConverterFromEnv } from './codec';
 import { createMTurkClient, describeTarget, mturkConfigFromEnv } from './mturk-client';
 import { installRuntimeFromEnv } from './observability';
@@ -23,14 +25,23 @@ export interface MTurkWorkerOptions {
 
 /** A worker that runs temporal-mturk's workflows and activities on one task queue. */
 export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worker> {
+  const namespace = opts.namespace ?? 'default';
+  // payBatch's activities look at other workflows; with the worker's converter, so they can
+  // read encrypted results.
+  const temporal = new Client({
+    connection: opts.connection,
+    namespace,
+    ...(opts.dataConverter && { dataConverter: opts.dataConverter }),
+  });
   return Worker.create({
     connection: opts.connection,
-    namespace: opts.namespace ?? 'default',
+    namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: {
       ...createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
       ...createReviewActivities({ client: opts.mturk }),
+      ...createBatchActivities({ client: temporal }),
     },
     ...(opts.dataConverter && { dataConverter: opts.dataConverter }),
     ...opts.workerOptions,

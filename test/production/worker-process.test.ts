@@ -6,11 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { payBonus, payBonusAndWait } from '../../src/client';
 import { dataConverterFromEnv } from '../../src/codec';
 import { freePort } from '../../src/devserver/dev-server';
+import { startReviewHit } from '../../src/review-client';
+import type { ReviewDecision } from '../../src/review-types';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { uniqueTaskQueue } from '../harness/temporal';
 
@@ -132,6 +135,48 @@ describe('the worker process (npm run worker)', () => {
     const history = await rawHistory(`mturk-bonus/${assignmentId}`);
     expect(history.includes(impostor)).toBe(false);
     expect(history.includes(REASON)).toBe(false);
+  });
+
+  it('runs a review, and a second review reads the first one’s encrypted outcome', async () => {
+    const { hits } = emu.seed({
+      balance: '50.00',
+      hits: [{ assignments: [{ workerId: 'A3REVIEWED01' }] }],
+    });
+    const hitId = hits[0]!.hitId;
+    // The user's decision worker, with the same converter as everyone else.
+    const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const decisionQueue = uniqueTaskQueue('worker-process-decide');
+    const decider = await Worker.create({
+      connection: native,
+      namespace: inject('temporalNamespace'),
+      taskQueue: decisionQueue,
+      dataConverter: client.options.dataConverter,
+      activities: {
+        async decide(): Promise<ReviewDecision> {
+          return { action: 'approve-and-bonus', bonusAmount: '0.40', reason: REASON };
+        },
+      },
+    });
+    const review = (statuses: ('Submitted' | 'Approved')[], run: number) =>
+      startReviewHit(
+        client,
+        { hitId, decisionActivity: 'decide', decisionTaskQueue: decisionQueue, statuses },
+        { taskQueue, workflowId: `review-${hitId}-${run}` },
+      ).then((h) => h.result());
+    try {
+      await decider.runUntil(async () => {
+        const first = await review(['Submitted'], 1);
+        expect(first.counts).toMatchObject({ bonused: 1, earlier: 0, failed: 0 });
+        const second = await review(['Approved'], 2);
+        expect(second.counts).toMatchObject({ bonused: 1, earlier: 1, failed: 0 });
+        expect(second.outcomes[0]?.bonus).toEqual(first.outcomes[0]?.bonus);
+      });
+    } finally {
+      await native.close();
+    }
+    expect(emu.ledger().bonuses.filter((b) => b.workerId === 'A3REVIEWED01')).toHaveLength(1);
+    const history = await rawHistory(`review-${hitId}-2`);
+    expect(history.includes('A3REVIEWED01')).toBe(false);
   });
 
   it('serves Prometheus metrics when TEMPORAL_MTURK_METRICS is set', async () => {
