@@ -40,7 +40,9 @@ import {
   decodeBatchRow,
   describeFailure,
   emptyCounts,
+  packOutcomes,
   tokenGenerationOf,
+  unpackOutcomes,
   type BatchCounts,
   type BatchProgress,
   type BatchProgressRequest,
@@ -49,6 +51,7 @@ import {
   type BatchRowStatus,
   type BatchRows,
   type FailureDescription,
+  type PackedOutcomes,
   type PayBatchResult,
 } from './batch-rows';
 
@@ -75,8 +78,8 @@ export interface PayBatchInput extends BatchRows {
 
 /** State carried across continue-as-new; not for callers. */
 export interface PayBatchCarriedState {
-  /** One entry per row; null until the row finished. */
-  outcomes: (BatchRowOutcome | null)[];
+  /** Each row's outcome so far. */
+  outcomes: PackedOutcomes;
   /** Rows below this index have been started. */
   next: number;
   /** Started by an earlier run, not finished: [row index, started by this batch]. */
@@ -103,7 +106,7 @@ const DRAIN_BEFORE_CONTINUE_AS_NEW = '30s';
 const EXISTING_PAYMENT_WAIT_SECONDS = 300;
 /** Error text kept per row and in total, so a batch of failures still fits in a payload. */
 const MAX_ERROR_CHARS = 300;
-const ERROR_CHARS_BUDGET = 200_000;
+const ERROR_CHARS_BUDGET = 100_000;
 const MAX_LISTED_ISSUES = 20;
 
 function batchActivities(options: ApproveAndBonusOptions) {
@@ -215,7 +218,9 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
   const workflowIds = input.rows.map(batchRowWorkflowId);
   const activities = batchActivities(options);
 
-  const outcomes: (BatchRowOutcome | null)[] = carried?.outcomes ?? new Array(total).fill(null);
+  const outcomes: (BatchRowOutcome | null)[] = carried
+    ? unpackOutcomes(carried.outcomes)
+    : new Array(total).fill(null);
   let next = carried?.next ?? 0;
   let errorChars = carried?.errorChars ?? 0;
   const startedAt = carried?.startedAt ?? new Date().toISOString();
@@ -463,7 +468,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
       return continueAsNew<typeof payBatch>({
         ...input,
         carried: {
-          outcomes,
+          outcomes: packOutcomes(outcomes),
           next,
           inFlight: [...inFlight].map(([index, entry]): [number, boolean] => [index, entry.ours]),
           errorChars,
