@@ -130,6 +130,7 @@ it('installs from the tarball and runs a consumer workflow that composes approve
       payment: { workerId: string; bonus: { status: string; amount: string } };
     };
     workflowsPath: string;
+    emulator: string;
   };
   expect(output.result.score).toBe(4);
   expect(output.result.payment).toMatchObject({
@@ -139,6 +140,7 @@ it('installs from the tarball and runs a consumer workflow that composes approve
   expect(output.workflowsPath).toBe(
     path.join(consumer, 'node_modules', 'temporal-mturk', 'dist', 'workflows', 'index.js'),
   );
+  expect(output.emulator).toBe('function');
   const ledger = emu.ledger();
   expect(ledger.approvals).toHaveLength(1);
   expect(ledger.bonuses).toHaveLength(1);
