@@ -19,10 +19,18 @@ import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { createBatchActivities } from '../activities/batch-activities';
 import { invalidBonusRequest, type ValidationIssue } from '../errors';
-import { parseDollarsToCents } from '../money';
+import { formatCents, parseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
 import type { ApproveAndBonusInput, ApproveAndBonusResult } from '../types';
-import { checkApproveAndBonusInput } from '../validation';
+import {
+  checkAssignmentId,
+  checkBonusAmount,
+  checkBonusKey,
+  checkReason,
+  checkRequesterFeedback,
+  checkWorkerId,
+  type ValidationLimits,
+} from '../validation';
 import {
   approveAndBonus,
   fundsAddedSignal,
@@ -130,6 +138,46 @@ function batchActivities(options: ApproveAndBonusOptions) {
   };
 }
 
+/**
+ * One row, checked with validation.ts's field rules and normalised as its schema does ("5" →
+ * "5.00", reason and feedback trimmed). The plain rules rather than the zod schema: they are
+ * about twenty times faster, and 10,000 rows must validate well inside the SDK's 2-second limit
+ * on one workflow activation. Each payment still validates its own input fully.
+ */
+function checkRow(
+  row: ApproveAndBonusInput,
+  limits: ValidationLimits,
+): { ok: true; value: ApproveAndBonusInput } | { ok: false; issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  const text = (field: string, value: unknown, rule: (v: string) => string | undefined) => {
+    const message = typeof value === 'string' ? rule(value) : 'must be a string';
+    if (message !== undefined) issues.push({ field, message });
+  };
+  text('assignmentId', row.assignmentId, checkAssignmentId);
+  text('workerId', row.workerId, checkWorkerId);
+  text('reason', row.reason, checkReason);
+  if (row.bonusKey !== undefined) text('bonusKey', row.bonusKey, checkBonusKey);
+  if (row.requesterFeedback !== undefined) {
+    text('requesterFeedback', row.requesterFeedback, checkRequesterFeedback);
+  }
+  const amount =
+    typeof row.bonusAmount === 'string'
+      ? checkBonusAmount(row.bonusAmount, limits)
+      : { ok: false as const, message: 'must be a string' };
+  if (!amount.ok) issues.push({ field: 'bonusAmount', message: amount.message });
+  if (issues.length > 0 || !amount.ok) return { ok: false, issues };
+  const value: ApproveAndBonusInput = {
+    assignmentId: row.assignmentId,
+    workerId: row.workerId,
+    bonusAmount: formatCents(amount.cents),
+    reason: row.reason.trim(),
+  };
+  if (row.bonusKey !== undefined) value.bonusKey = row.bonusKey;
+  const feedback = row.requesterFeedback?.trim();
+  if (feedback) value.requesterFeedback = feedback;
+  return { ok: true, value };
+}
+
 /** Every row checked as the payment will check it, plus one payment per workflow ID. */
 function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   const issues: ValidationIssue[] = [];
@@ -163,14 +211,13 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
       issues.push({ field: `rows[${index}]`, message: (err as Error).message });
       return;
     }
-    const checked = checkApproveAndBonusInput(request, limits);
+    const checked = checkRow(request, limits);
     if (!checked.ok) {
       for (const issue of checked.issues)
         issues.push({ ...issue, field: `rows[${index}].${issue.field}` });
       return;
     }
-    const { bonusCents: _cents, ...normalised } = checked.value;
-    requests.push(normalised);
+    requests.push(checked.value);
     // Two rows with one workflow ID would be one payment reported twice.
     const workflowId = batchRowWorkflowId(input.rows[index]!);
     const first = rowOf.get(workflowId);
