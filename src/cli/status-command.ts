@@ -125,6 +125,15 @@ async function status(
       const failure = describeFailure(err.cause ?? err);
       print.out(`  ${failure.type ? `${failure.type}: ` : ''}${failure.message}`);
     }
+    // A closed run still answers queries (a worker replays it): where it stopped.
+    const progress = await queryProgress(client, handle, {
+      limit: MAX_LISTED_ROWS,
+      only: ['failed'],
+    });
+    if (progress) {
+      print.out(`  when it stopped: ${formatCounts(progress.counts)}`);
+      listRows(print, progress.rows, plan);
+    }
     print.out(
       '  Payments it started finish on their own; run `pay` with the same file to start the batch again (nothing is paid twice).',
     );
