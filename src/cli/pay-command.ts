@@ -52,6 +52,9 @@ export interface PayOptions extends CommonOptions {
 
 type Print = ReturnType<typeof printer>;
 
+/** Rows not paid listed on the terminal; the report has them all. */
+const MAX_LISTED_ROWS = 50;
+
 /** Runs the command; resolves with the exit code (see exit-codes.ts). */
 export async function runPay(
   file: string,
@@ -187,8 +190,13 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
     }
 
     if (existing?.status === 'RUNNING') {
+      if (opts.dryRun) {
+        print.out(
+          `Batch ${plan.batchId} is already running; see it with: temporal-mturk status ${path}`,
+        );
+        return ExitCode.Ok;
+      }
       print.out(`Batch ${plan.batchId} is already running: following it (nothing new is started).`);
-      if (opts.dryRun) return ExitCode.Ok;
     } else {
       // (b) Preview. A batch that failed or was terminated starts again from here: its payments
       // that already exist are reported, never repeated.
@@ -403,10 +411,12 @@ function finish(
     target: ctx.target,
     finishedEarlier: ctx.finishedEarlier,
   });
-  for (const row of report.rows) {
-    if (row.status !== 'paid' && row.status !== 'already-paid') {
-      print.out(`line ${row.line}: ${row.status}${row.error ? `: ${row.error}` : ''}`);
-    }
+  const notPaid = report.rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');
+  for (const row of notPaid.slice(0, MAX_LISTED_ROWS)) {
+    print.out(`line ${row.line}: ${row.status}${row.error ? `: ${row.error}` : ''}`);
+  }
+  if (notPaid.length > MAX_LISTED_ROWS) {
+    print.out(`... and ${notPaid.length - MAX_LISTED_ROWS} more rows not paid (all in the report)`);
   }
   for (const line of summaryLines(report.summary)) print.out(line);
   writeReport(ctx.reportPath, report);
