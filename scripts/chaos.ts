@@ -14,7 +14,7 @@
  *
  *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
  *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
- *                    [--client pay|cli] [--worker-entry cli|worker]
+ *                    [--client pay|cli] [--worker-entry cli|worker] [--bonus-key-pairs N]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,12 +26,14 @@ import { randomSeed } from './chaos/rng';
 const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3]
        [--dev-server-restarts 1] [--emulator-restarts 1] [--client-kills 1]
        [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
-       [--client pay|cli] [--worker-entry cli|worker]
+       [--client pay|cli] [--worker-entry cli|worker] [--bonus-key-pairs N]
 
 --client pay (default): the paying client is temporal-mturk pay --yes run through the CLI's
   runPay in a child process, with 5 s activity timeouts; --client cli: the temporal-mturk
   command itself, with production timeouts (30 s per attempt: a run takes longer).
---worker-entry cli (default): the worker is temporal-mturk worker; worker: npm run worker.`;
+--worker-entry cli (default): the worker is temporal-mturk worker; worker: npm run worker.
+--bonus-key-pairs N: N payments become second bonuses (bonusKey) for another payment's
+  assignment, with the same amount and reason (default 0: distinct workers and assignments).`;
 
 function intOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -79,6 +81,7 @@ async function main(): Promise<number> {
         keep: { type: 'boolean', default: false },
         'no-faults': { type: 'boolean', default: false },
         client: { type: 'string' },
+        'bonus-key-pairs': { type: 'string' },
         'worker-entry': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -103,6 +106,7 @@ async function main(): Promise<number> {
       clientKills: intOption('client-kills', values['client-kills'], 1, 0),
       concurrency: intOption('concurrency', values.concurrency, 50, 1),
       timeoutMs: intOption('timeout-minutes', values['timeout-minutes'], 20, 1) * 60_000,
+      bonusKeyPairs: intOption('bonus-key-pairs', values['bonus-key-pairs'], 0, 0),
     };
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);

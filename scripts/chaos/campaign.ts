@@ -27,7 +27,7 @@ import {
   type LedgerComparison,
 } from './ledger-check';
 import type { PayJob } from './pay-client';
-import { generatePayments, type ChaosPayment } from './payments';
+import { generatePayments, withBonusKeyPairs, type ChaosPayment } from './payments';
 import { EmulatorAdmin, childEnv, sleep, spawnTsx, type ManagedProcess } from './processes';
 import { createRng, type Rng } from './rng';
 
@@ -68,6 +68,11 @@ export interface CampaignOptions {
    * activities; `worker` is `npm run worker` (src/worker.ts).
    */
   workerEntry?: 'cli' | 'worker';
+  /**
+   * Make this many payments second bonuses for another payment's assignment (same worker,
+   * amount and reason, told apart by a bonusKey). Default 0: every payment its own assignment.
+   */
+  bonusKeyPairs?: number;
 }
 
 export interface FaultMix {
@@ -222,7 +227,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   rt.temporalAddress = `127.0.0.1:${temporalPort}`;
   log(`seed ${opts.seed}, ${opts.count} payments, work dir ${workDir}`);
 
-  const payments = generatePayments(opts.count, opts.seed, rng.fork('payments'));
+  const payments = withBonusKeyPairs(
+    generatePayments(opts.count, opts.seed, rng.fork('payments')),
+    opts.bonusKeyPairs ?? 0,
+  );
   const events = planEvents(rng.fork('events'), {
     'worker-kill': opts.workerKills ?? 3,
     'dev-server-restart': opts.devServerRestarts ?? 1,
@@ -424,8 +432,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     writeFileSync(
       csvFile,
       stringify(
-        payments.map((p) => [p.assignmentId, p.workerId, p.bonusAmount, p.reason]),
-        { header: true, columns: ['assignmentId', 'workerId', 'amount', 'reason'] },
+        payments.map((p) => [
+          p.assignmentId,
+          p.workerId,
+          p.bonusAmount,
+          p.reason,
+          p.bonusKey ?? '',
+        ]),
+        { header: true, columns: ['assignmentId', 'workerId', 'amount', 'reason', 'bonusKey'] },
       ),
     );
     const job: PayJob = {
@@ -580,12 +594,13 @@ async function seedAssignments(
   balanceCents: number,
 ): Promise<void> {
   const perHit = 100;
+  const unique = [...new Map(payments.map((p) => [p.assignmentId, p])).values()];
   const hits = [];
-  for (let i = 0; i < payments.length; i += perHit) {
+  for (let i = 0; i < unique.length; i += perHit) {
     hits.push({
       title: `Chaos HIT ${i / perHit + 1}`,
       maxAssignments: perHit,
-      assignments: payments
+      assignments: unique
         .slice(i, i + perHit)
         .map((p) => ({ assignmentId: p.assignmentId, workerId: p.workerId })),
     });

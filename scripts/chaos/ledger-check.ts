@@ -9,9 +9,9 @@ import { sentReason, type ChaosPayment } from './payments';
 export interface LedgerComparison {
   /** Payments in the input. */
   expected: number;
-  /** Input payments paid at least once. */
+  /** Input payments paid (each matched to one ledger entry). */
   made: number;
-  /** Extra payments beyond the first for an input payment (must be 0). */
+  /** Ledger entries beyond the payments asked for an assignment (must be 0). */
   duplicated: number;
   /** Input payments never paid (must be 0). */
   missing: number;
@@ -90,50 +90,70 @@ export function compareLedger(
   };
   let expectedBonus = 0;
   let expectedFees = 0;
-  const inInput = new Set<string>();
+  const expectedByAssignment = new Map<string, ChaosPayment[]>();
   for (const payment of payments) {
-    inInput.add(payment.assignmentId);
     expectedBonus += payment.cents;
     expectedFees += referenceFeeCents(payment.cents);
-    const paid = byAssignment.get(payment.assignmentId) ?? [];
-    if (paid.length === 0) {
-      result.missing += 1;
-      if (result.examples.missing.length < EXAMPLES) {
-        result.examples.missing.push({
-          assignmentId: payment.assignmentId,
-          workerId: payment.workerId,
-          amount: dollars(payment.cents),
-        });
+    const list = expectedByAssignment.get(payment.assignmentId) ?? [];
+    list.push(payment);
+    expectedByAssignment.set(payment.assignmentId, list);
+  }
+  const inInput = new Set(expectedByAssignment.keys());
+  const matches = (bonus: LedgerBonus, payment: ChaosPayment) =>
+    ledgerCents(bonus.amount) === payment.cents &&
+    bonus.workerId === payment.workerId &&
+    bonus.reason === sentReason(payment) &&
+    ledgerCents(bonus.fee) === referenceFeeCents(payment.cents);
+  for (const [assignmentId, expected] of expectedByAssignment) {
+    // Each expected payment takes one matching ledger entry; what is left over is wrong or extra.
+    const unused = [...(byAssignment.get(assignmentId) ?? [])];
+    const unmatched: ChaosPayment[] = [];
+    for (const payment of expected) {
+      const at = unused.findIndex((bonus) => matches(bonus, payment));
+      if (at >= 0) {
+        unused.splice(at, 1);
+        result.made += 1;
+      } else {
+        unmatched.push(payment);
       }
-      continue;
     }
-    result.made += 1;
-    if (paid.length > 1) {
-      result.duplicated += paid.length - 1;
-      if (result.examples.duplicated.length < EXAMPLES) {
-        result.examples.duplicated.push({
-          assignmentId: payment.assignmentId,
-          count: paid.length,
-          requestIds: paid.map((b) => b.requestId),
-        });
+    for (const payment of unmatched) {
+      const bonus = unused.shift();
+      if (!bonus) {
+        result.missing += 1;
+        if (result.examples.missing.length < EXAMPLES) {
+          result.examples.missing.push({
+            assignmentId,
+            workerId: payment.workerId,
+            amount: dollars(payment.cents),
+          });
+        }
+        continue;
       }
-    }
-    for (const bonus of paid) {
+      result.made += 1;
+      result.wrong += 1;
       const why: string[] = [];
       if (ledgerCents(bonus.amount) !== payment.cents) why.push('amount');
       if (bonus.workerId !== payment.workerId) why.push('worker');
       if (bonus.reason !== sentReason(payment)) why.push('reason');
       if (ledgerCents(bonus.fee) !== referenceFeeCents(ledgerCents(bonus.amount))) why.push('fee');
-      if (why.length > 0) {
-        result.wrong += 1;
-        if (result.examples.wrong.length < EXAMPLES) {
-          result.examples.wrong.push({
-            assignmentId: payment.assignmentId,
-            expected: dollars(payment.cents),
-            paid: bonus.amount,
-            why: why.join(', '),
-          });
-        }
+      if (result.examples.wrong.length < EXAMPLES) {
+        result.examples.wrong.push({
+          assignmentId,
+          expected: dollars(payment.cents),
+          paid: bonus.amount,
+          why: why.join(', '),
+        });
+      }
+    }
+    if (unused.length > 0) {
+      result.duplicated += unused.length;
+      if (result.examples.duplicated.length < EXAMPLES) {
+        result.examples.duplicated.push({
+          assignmentId,
+          count: unused.length + expected.length - unmatched.length,
+          requestIds: (byAssignment.get(assignmentId) ?? []).map((b) => b.requestId),
+        });
       }
     }
   }

@@ -13,6 +13,8 @@ export interface ChaosPayment {
   /** What must be paid, in integer cents. */
   cents: number;
   reason: string;
+  /** Set on the payments of a bonus-key pair: two bonuses for one assignment. */
+  bonusKey?: string;
 }
 
 /**
@@ -129,6 +131,24 @@ export function generatePayments(count: number, seed: number, rng: Rng): ChaosPa
       reason: rng.pick(REASONS),
     };
   });
+}
+
+/**
+ * Turns the last `pairs` payments into second bonuses for earlier payments' assignments: same
+ * assignment, worker, amount and reason, told apart only by a bonusKey, as the docs advise for
+ * "a second bonus for the same assignment". Both payments of a pair are expected.
+ */
+export function withBonusKeyPairs(payments: ChaosPayment[], pairs: number): ChaosPayment[] {
+  if (!Number.isInteger(pairs) || pairs < 0 || pairs * 2 > payments.length) {
+    throw new RangeError(`bonus-key pairs must be 0-${Math.floor(payments.length / 2)}`);
+  }
+  const out = payments.map((p) => ({ ...p }));
+  for (let i = 0; i < pairs; i++) {
+    const first = out[i]!;
+    first.bonusKey = 'first';
+    out[out.length - 1 - i] = { ...first, bonusKey: 'second' };
+  }
+  return out;
 }
 
 /** The reason as MTurk will receive and list it (the product trims it). */
