@@ -5,6 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { dataConverterFromEnv } from '../codec';
 import { FailureType } from '../errors';
 import { checkBonusAmount } from '../validation';
 import { formatCents } from '../money';
@@ -73,8 +74,21 @@ export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): Res
   };
 }
 
-/** A Temporal client for the configured namespace; close `client.connection` when done. */
-export async function connectClient(temporal: TemporalTarget): Promise<Client> {
+/**
+ * A Temporal client for the configured namespace, with the data converter of the environment
+ * (payload encryption, as the worker's: without it, encrypted results cannot be read). Close
+ * `client.connection` when done.
+ */
+export async function connectClient(
+  temporal: TemporalTarget,
+  env: NodeJS.ProcessEnv,
+): Promise<Client> {
+  let dataConverter;
+  try {
+    dataConverter = dataConverterFromEnv(env);
+  } catch (err) {
+    throw new CliError(`payload encryption: ${(err as Error).message}`, ExitCode.InvalidInput);
+  }
   const { address, tls, apiKey, metadata } = temporal.connectionOptions;
   let connection: Connection;
   try {
@@ -92,5 +106,5 @@ export async function connectClient(temporal: TemporalTarget): Promise<Client> {
       ExitCode.Error,
     );
   }
-  return new Client({ connection, namespace: temporal.namespace });
+  return new Client({ connection, namespace: temporal.namespace, dataConverter });
 }

@@ -174,7 +174,7 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
   const target = describeTarget(resolved.mturk);
   const reportPath = opts.report ?? defaultReportPath(path);
 
-  const client = await connectClient(resolved.temporal);
+  const client = await connectClient(resolved.temporal, io.env);
   try {
     const handle = client.workflow.getHandle<typeof payBatch>(plan.batchId);
     const existing = await describeStatus(handle);

@@ -67,7 +67,7 @@ async function status(
   const plan = isFile ? planOf(target, opts, io) : undefined;
   const batchId = plan?.batchId ?? target;
   const resolved = resolveOptions(opts, io.env);
-  const client = await connectClient(resolved.temporal);
+  const client = await connectClient(resolved.temporal, io.env);
   try {
     const handle = client.workflow.getHandle(batchId);
     let description;

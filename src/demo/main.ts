@@ -17,15 +17,16 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { runPay } from '../cli/pay-command';
-import { createBatchWorker } from '../cli/worker-command';
 import { planBatch } from '../cli/batch-plan';
 import { readBonusFile, validLines } from '../cli/csv-input';
 import { processIO } from '../cli/io';
+import { dataConverterFromEnv } from '../codec';
 import { startDevServer, type DevServer } from '../devserver/dev-server';
 import { cacheDir } from '../devserver/temporal-cli';
 import { startEmulator, type RunningEmulator } from '../emulator';
 import { createMTurkClient, DEFAULT_EMULATOR_PORT, localMTurkConfig } from '../mturk-client';
 import { DEFAULT_TASK_QUEUE } from '../temporal-config';
+import { createMTurkWorker } from '../worker';
 
 const DEMO_DIR = join(cacheDir(), 'demo');
 const TEMPORAL_PORT = 7233;
@@ -129,11 +130,13 @@ async function main(): Promise<void> {
 
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection });
-  const worker = await createBatchWorker({
+  const worker = await createMTurkWorker({
     connection,
     namespace: 'default',
     taskQueue: DEFAULT_TASK_QUEUE,
     mturk: createMTurkClient(localMTurkConfig(emulator.url)),
+    // The same converter as the pay command's client (encryption if TEMPORAL_MTURK_CODEC_KEY is set).
+    dataConverter: dataConverterFromEnv(),
   });
   const running = worker.run();
   owned.stopWorker = async () => {
