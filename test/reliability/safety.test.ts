@@ -10,7 +10,7 @@
  * - A recognisable fake AWS secret given to the worker never appears in anything it prints.
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -267,6 +267,64 @@ describe('MTurk production is never reached by accident', () => {
     }
   });
 
+  it('the temporal-mturk command refuses production without confirmation, before Temporal or MTurk', async () => {
+    const production = await standIn();
+    const temporal = await standIn();
+    const csv = path.join(tmp, 'production.csv');
+    writeFileSync(
+      csv,
+      'assignmentId,workerId,amount,reason\n3PRODUCTIONCHECK0001,APRODUCTION0001,1.00,Thanks\n',
+    );
+    const address = new URL(temporal.url).host;
+    try {
+      const cases: { args: string[]; env: Record<string, string> }[] = [
+        { args: ['pay', '--yes', '--target', 'production', csv], env: {} },
+        { args: ['pay', '--yes', csv], env: { MTURK_TARGET: 'production' } },
+        {
+          args: ['pay', '--yes', '--target', 'production', '--endpoint', production.url, csv],
+          env: { MTURK_CONFIRM_PRODUCTION: 'y' },
+        },
+        {
+          args: [
+            'pay',
+            '--yes',
+            '--endpoint',
+            'https://mturk-requester.us-east-1.amazonaws.com.',
+            csv,
+          ],
+          env: {},
+        },
+        { args: ['status', csv], env: { MTURK_TARGET: 'production' } },
+        { args: ['worker', '--target', 'production'], env: {} },
+      ];
+      for (const c of cases) {
+        const guard = guardFile();
+        const run = spawnTsx('cli', 'src/cli/main.ts', c.args, {
+          nodeArgs: ['--require', GUARD],
+          env: childEnv({
+            TEMPORAL_ADDRESS: address,
+            NET_GUARD_FILE: guard,
+            AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
+            AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
+            ...c.env,
+          }),
+        });
+        const exit = await exitWithin(run, 30_000);
+        const label = `${c.args.join(' ')} ${JSON.stringify(c.env)}`;
+        // 4: not confirmed.
+        expect(exit?.code, `${label}\n${run.output()}`).toBe(4);
+        expect(run.output(), label).toMatch(/MTURK_CONFIRM_PRODUCTION=yes/);
+        expect(run.output(), label).not.toContain(FAKE_SECRET);
+        expect(guardRecords(guard), label).toEqual([]);
+      }
+      expect(production.connections()).toBe(0);
+      expect(temporal.connections()).toBe(0);
+    } finally {
+      production.server.close();
+      temporal.server.close();
+    }
+  });
+
   it('with MTURK_CONFIRM_PRODUCTION=yes the same worker does reach production (the stand-in)', async () => {
     // The control for the test above: the refusal is what kept the stand-in silent.
     const production = await standIn();
@@ -390,6 +448,85 @@ describe('secrets', () => {
     expect(output).toMatch(/ServiceFault|Rate exceeded|AssignmentNotApprovable/);
     for (const secret of [FAKE_SECRET, FAKE_SESSION_TOKEN, FAKE_SECRET.slice(10, 30)]) {
       expect(output).not.toContain(secret);
+    }
+    expect(guardRecords(guard)).toEqual([]);
+  });
+
+  it('nor in anything `temporal-mturk worker`, `pay` and `status` print or write (reports included)', async () => {
+    const emu = await startEmulatorChild();
+    const taskQueue = uniqueTaskQueue('secret-cli');
+    const secrets = {
+      AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
+      AWS_SESSION_TOKEN: FAKE_SESSION_TOKEN,
+    };
+    const cliEnv = (guard: string) =>
+      childEnv({
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_NAMESPACE: inject('temporalNamespace'),
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        MTURK_TARGET: 'local',
+        MTURK_ENDPOINT: emu.url,
+        NET_GUARD_FILE: guard,
+        ...secrets,
+      });
+    const guard = guardFile();
+    const cli = (args: string[]) =>
+      spawnTsx('cli', 'src/cli/main.ts', args, {
+        nodeArgs: ['--require', GUARD],
+        env: cliEnv(guard),
+      });
+    const worker = cli(['worker']);
+    const outputs: string[] = [];
+    const csv = path.join(tmp, 'secret-bonuses.csv');
+    const jsonReport = path.join(tmp, 'secret-report.json');
+    try {
+      const seeded = await emu.admin.seed({
+        balance: '100.00',
+        hits: [
+          {
+            assignments: [
+              { workerId: 'ASECRETCLI0001' },
+              { workerId: 'ASECRETCLI0002', status: 'Rejected' },
+            ],
+          },
+        ],
+      });
+      const [good, rejected] = seeded.hits[0]!.assignments;
+      await emu.admin.setFaults({
+        seed: 5,
+        operations: { SendBonus: { serviceFaultRate: 0.4, dropAfterCommitRate: 0.4 } },
+      });
+      writeFileSync(
+        csv,
+        'assignmentId,workerId,amount,reason\n' +
+          `${good!.assignmentId},${good!.workerId},2.50,Thanks\n` +
+          `${rejected!.assignmentId},${rejected!.workerId},1.00,Thanks\n` +
+          '3NOTANAMOUNT,ASECRETCLI0003,$5,Thanks\n',
+      );
+      for (const args of [
+        ['pay', '--yes', '--skip-invalid', '--report', jsonReport, csv],
+        ['pay', '--yes', '--skip-invalid', csv], // the finished batch, reported again (CSV report)
+        ['status', csv],
+      ]) {
+        const run = cli(args);
+        const exit = await exitWithin(run, 90_000);
+        outputs.push(run.output());
+        // 1: a row is not paid (the rejected assignment; the invalid line).
+        expect(exit?.code, run.output()).toBe(1);
+      }
+    } finally {
+      await worker.stop('SIGTERM');
+      await emu.proc.stop('SIGTERM');
+    }
+    outputs.push(worker.output(), emu.proc.output());
+    outputs.push(readFileSync(jsonReport, 'utf8'), readFileSync(`${csv}.report.csv`, 'utf8'));
+    const everything = outputs.join('\n');
+    // The good row is paid (reported "already-paid" when a dropped answer made a retry find it).
+    expect(everything).toMatch(/"status": "(already-)?paid"/);
+    expect(everything).toMatch(/AssignmentNotApprovable/);
+    for (const secret of [FAKE_SECRET, FAKE_SESSION_TOKEN, FAKE_SECRET.slice(10, 30)]) {
+      expect(everything).not.toContain(secret);
     }
     expect(guardRecords(guard)).toEqual([]);
   });
