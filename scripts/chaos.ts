@@ -56,6 +56,12 @@ function printSummary(s: CampaignSummary, file: string): void {
       `${s.chaos.clientKills} client kills (${s.chaos.clientRuns} client runs)`,
     `  batch:    ${s.batch.workflowId}: ${s.batch.counts ? JSON.stringify(s.batch.counts) : 'no result'} in ${s.batch.runs ?? '?'} runs`,
     `  cli:      pay exit ${s.cli.payExitCode ?? '?'}, status exit ${s.cli.statusExitCode ?? '?'}`,
+    ...(s.report
+      ? [
+          `  report:   paid ${s.report.paid}, already paid ${s.report.alreadyPaid}; "paid now" ${s.report.paidNow} + ${s.report.feesNow} fees, ` +
+            `MTurk charged ${s.report.ledgerPaid} + ${s.report.ledgerFees}${s.report.agrees ? '' : '  NOTE: the report under-counts what this batch paid'}`,
+        ]
+      : []),
     `  time:     ${(s.wallTimeMs / 1000).toFixed(1)} s wall, ${(s.payingTimeMs / 1000).toFixed(1)} s paying`,
     ...s.problems.map((problem) => `  PROBLEM:  ${problem}`),
     ...(s.workDir ? [`  logs and state kept in ${s.workDir}`] : []),

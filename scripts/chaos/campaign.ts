@@ -6,7 +6,7 @@
  *
  * Used by `npm run chaos` (scripts/chaos.ts) and by test/reliability/chaos-small.test.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -136,6 +136,19 @@ export interface CampaignSummary {
   batch: { workflowId: string; counts: BatchCounts | null; runs: number | null };
   /** The last `pay` run's exit code and the `status` command's afterwards (0 = all paid). */
   cli: { payExitCode: number | null; statusExitCode: number | null; statusOutput: string };
+  /**
+   * What the last `pay` report says was paid by this batch ("paid now"), against what MTurk
+   * charged: they differ when the report counts rows paid by this batch as "already-paid".
+   */
+  report: {
+    paid: number;
+    alreadyPaid: number;
+    paidNow: string;
+    feesNow: string;
+    ledgerPaid: string;
+    ledgerFees: string;
+    agrees: boolean;
+  } | null;
   /** True when nobody was paid twice, nobody was missed and every cent adds up. */
   exact: boolean;
   /** Everything that is not as it should be (empty on a clean run). */
@@ -558,6 +571,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     if (!e.done) problems.push(`event ${e.kind} planned at ${e.plannedAt} did not happen`);
   const exact = ledgerIsExact(comparison);
 
+  const report = reportCheck(reportFile, comparison);
   const keep = opts.keepWorkDir || problems.length > 0;
   if (!keep && !opts.workDir) rmSync(workDir, { recursive: true, force: true });
   const { totals, examples, ...counts } = comparison;
@@ -582,6 +596,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
       runs: batchResult?.runs ?? null,
     },
     cli: { payExitCode, statusExitCode, statusOutput },
+    report,
     exact,
     problems,
     ...(keep && { workDir }),
@@ -606,6 +621,28 @@ async function seedAssignments(
     });
   }
   await admin.seed({ balance: dollars(balanceCents), hits });
+}
+
+/** The `pay` report's own account of the money, next to the ledger's. */
+function reportCheck(file: string, comparison: LedgerComparison): CampaignSummary['report'] {
+  let summary: { paid: number; alreadyPaid: number; paidNow: string; feesNow: string };
+  try {
+    summary = (JSON.parse(readFileSync(file, 'utf8')) as { summary: typeof summary }).summary;
+  } catch {
+    return null;
+  }
+  const plain = (s: string) => s.replace(/[$,]/g, '');
+  return {
+    paid: summary.paid,
+    alreadyPaid: summary.alreadyPaid,
+    paidNow: plain(summary.paidNow),
+    feesNow: plain(summary.feesNow),
+    ledgerPaid: comparison.totals.paidBonus,
+    ledgerFees: comparison.totals.paidFees,
+    agrees:
+      plain(summary.paidNow) === comparison.totals.paidBonus &&
+      plain(summary.feesNow) === comparison.totals.paidFees,
+  };
 }
 
 async function batchResultOf(
