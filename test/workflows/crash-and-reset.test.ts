@@ -18,7 +18,10 @@ beforeAll(async () => {
   env = await connectToDevServer();
   emu = await startEmulator({ port: 0 });
 });
+const children = new Set<ChildProcess>();
 afterAll(async () => {
+  // A failed or timed-out test must not leave its worker process running.
+  for (const child of children) child.kill('SIGKILL');
   await emu?.stop();
   await env?.teardown();
 });
@@ -41,7 +44,7 @@ async function inProcessWorker(taskQueue: string) {
 
 /** `npm run worker` as its own process, so it can be killed like a crashed machine. */
 function workerProcess(taskQueue: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'worker.ts')], {
     cwd: root,
     env: {
       ...process.env,
@@ -51,8 +54,11 @@ function workerProcess(taskQueue: string): ChildProcess {
       MTURK_TARGET: 'local',
       MTURK_ENDPOINT: emu.url,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: 'ignore',
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
