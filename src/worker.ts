@@ -1,4 +1,9 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { MTurkClient } from '@aws-sdk/client-mturk';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -19,6 +24,8 @@ export interface MTurkWorkerOptions {
   maxBonusCents?: number;
   /** E.g. dataConverterFromEnv() for encryption; clients of the namespace need the same. */
   dataConverter?: DataConverter;
+  /** A prebuilt bundle of `temporal-mturk/workflows` (bundleWorkflowCode), to skip bundling. */
+  workflowBundle?: WorkflowBundleOption;
   /** Passed through to Worker.create (e.g. maxConcurrentActivityTaskExecutions). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -37,7 +44,9 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowsPath: require.resolve('./workflows'),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
     activities: {
       ...createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
       ...createReviewActivities({ client: opts.mturk }),

@@ -1,12 +1,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMTurkActivities } from '../../src/activities';
-import { createBatchActivities } from '../../src/activities/batch-activities';
 import { payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { mturkFeeCents, parseDollarsToCents } from '../../src/money';
-import { emulatorClient, workflowBundle } from '../harness/mturk';
+import { startTestWorker, type TestWorker } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 import {
   collect,
@@ -21,29 +18,17 @@ import {
 
 let env: TestWorkflowEnvironment;
 let emu: RunningEmulator;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 const taskQueue = uniqueTaskQueue('cli');
 
 beforeAll(async () => {
   env = await connectToDevServer();
   emu = await startEmulator({ port: 0 });
   // The worker the command's batch runs on, in the test process, with both activity sets.
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...createMTurkActivities({ client: emulatorClient(emu.url) }),
-      ...createBatchActivities({ client: env.client }),
-    },
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, emu.url, taskQueue);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await emu?.stop();
   await env?.teardown();
 });

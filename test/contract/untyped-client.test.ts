@@ -7,19 +7,16 @@ import path from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMTurkActivities, createReviewActivities } from '../../src/activities';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { FailureType } from '../../src/errors';
 import * as workflows from '../../src/workflows';
-import { emulatorClient, workflowBundle } from '../harness/mturk';
+import { startTestWorker, type TestWorker } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 
 let env: TestWorkflowEnvironment;
 let emu: RunningEmulator;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let taskQueue: string;
 let client: Client;
 
@@ -28,22 +25,10 @@ beforeAll(async () => {
   client = env.client;
   emu = await startEmulator({ port: 0 });
   taskQueue = uniqueTaskQueue('contract');
-  const mturk = emulatorClient(emu.url);
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...createMTurkActivities({ client: mturk }),
-      ...createReviewActivities({ client: mturk }),
-    },
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, emu.url, taskQueue);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await emu?.stop();
   await env?.teardown();
 });

@@ -1,9 +1,12 @@
 import { MTurkClient } from '@aws-sdk/client-mturk';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   DefaultLogger,
   bundleWorkflowCode,
+  type Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { createMTurkWorker, type MTurkWorkerOptions } from '../../src/worker';
 import path from 'node:path';
 
 /** The real AWS SDK client, pointed at the emulator; Temporal owns retries, so one attempt. */
@@ -24,4 +27,38 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     logger: new DefaultLogger('WARN'),
   });
   return bundle;
+}
+
+export interface TestWorker {
+  worker: Worker;
+  /** Shut the worker down and wait until it has stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The product's own worker (createMTurkWorker: every workflow and activity temporal-mturk ships)
+ * on the shared dev server, talking to an emulator through the real SDK.
+ */
+export async function startTestWorker(
+  env: TestWorkflowEnvironment,
+  emulatorUrl: string,
+  taskQueue: string,
+  workerOptions?: MTurkWorkerOptions['workerOptions'],
+): Promise<TestWorker> {
+  const worker = await createMTurkWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    mturk: emulatorClient(emulatorUrl),
+    workflowBundle: await workflowBundle(),
+    workerOptions,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
 }

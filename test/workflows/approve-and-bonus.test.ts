@@ -1,20 +1,17 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMTurkActivities } from '../../src/activities';
 import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { ApproveAndBonusInput } from '../../src/types';
 import { statusQuery } from '../../src/workflows';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
-import { emulatorClient, workflowBundle } from '../harness/mturk';
+import { emulatorClient, startTestWorker, type TestWorker } from '../harness/mturk';
 
 let env: TestWorkflowEnvironment;
 let emu: RunningEmulator;
 let taskQueue: string;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 
 beforeAll(async () => {
   env = await connectToDevServer();
@@ -28,18 +25,10 @@ afterAll(async () => {
 beforeEach(async () => {
   emu.reset();
   taskQueue = uniqueTaskQueue('bonus');
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createMTurkActivities({ client: emulatorClient(emu.url) }),
-  });
-  running = worker.run();
+  worker = await startTestWorker(env, emu.url, taskQueue);
 });
 afterEach(async () => {
-  worker.shutdown();
-  await running;
+  await worker.stop();
 });
 
 /** One submitted assignment on a funded account. */

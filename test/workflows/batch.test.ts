@@ -1,11 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { RejectAssignmentCommand } from '@aws-sdk/client-mturk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMTurkActivities } from '../../src/activities';
-import { createBatchActivities } from '../../src/activities/batch-activities';
 import { payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { ApproveAndBonusInput } from '../../src/types';
@@ -23,14 +20,13 @@ import {
   type PayBatchInput,
   type PayBatchResult,
 } from '../../src/workflows/batch';
-import { emulatorClient, workflowBundle } from '../harness/mturk';
+import { emulatorClient, startTestWorker, type TestWorker, workflowBundle } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 
 let env: TestWorkflowEnvironment;
 let emu: RunningEmulator;
 let taskQueue: string;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 
 /** Quick retries keep fault tests short; the policy's shape is the production one. */
 const fastOptions = { retryInitialInterval: '50ms', retryMaximumInterval: '500ms' };
@@ -92,21 +88,10 @@ describe('payBatch', () => {
   beforeEach(async () => {
     emu.reset();
     taskQueue = uniqueTaskQueue('batch');
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
-        ...createMTurkActivities({ client: emulatorClient(emu.url) }),
-        ...createBatchActivities({ client: env.client }),
-      },
-    });
-    running = worker.run();
+    worker = await startTestWorker(env, emu.url, taskQueue);
   });
   afterEach(async () => {
-    worker.shutdown();
-    await running;
+    await worker.stop();
   });
 
   it('pays every row once through a bounded window and continue-as-new, exact to the cent', async () => {

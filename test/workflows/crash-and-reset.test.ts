@@ -2,13 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMTurkActivities } from '../../src/activities';
 import { payBonus } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
-import { emulatorClient, workflowBundle } from '../harness/mturk';
+import { startTestWorker } from '../harness/mturk';
 
 const root = path.join(__dirname, '..', '..');
 let env: TestWorkflowEnvironment;
@@ -29,17 +27,6 @@ afterAll(async () => {
 function seedOne(workerId: string) {
   const { hits } = emu.seed({ balance: '100.00', hits: [{ assignments: [{ workerId }] }] });
   return { assignmentId: hits[0]!.assignments[0]!.assignmentId, workerId };
-}
-
-async function inProcessWorker(taskQueue: string) {
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createMTurkActivities({ client: emulatorClient(emu.url) }),
-  });
-  return { worker, running: worker.run() };
 }
 
 /** `npm run worker` as its own process, so it can be killed like a crashed machine. */
@@ -92,13 +79,12 @@ describe('approveAndBonus across crashes and resets', () => {
     await exited;
     emu.setFaults({});
 
-    const { worker, running } = await inProcessWorker(taskQueue);
+    const worker = await startTestWorker(env, emu.url, taskQueue);
     try {
       const result = await handle.result();
       expect(result.bonus.status).toBe('already-paid');
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
     expect(emu.ledger().bonuses.filter((b) => b.assignmentId === a.assignmentId)).toHaveLength(1);
   });
@@ -106,7 +92,7 @@ describe('approveAndBonus across crashes and resets', () => {
   it('pays once after `temporal workflow reset` to before sendBonus', async () => {
     const taskQueue = uniqueTaskQueue('reset');
     const a = seedOne('AWORKERRESET01');
-    const { worker, running } = await inProcessWorker(taskQueue);
+    const worker = await startTestWorker(env, emu.url, taskQueue);
     try {
       const handle = await payBonus(
         env.client,
@@ -134,8 +120,7 @@ describe('approveAndBonus across crashes and resets', () => {
       expect(second.bonus.status).toBe('already-paid');
       expect(second.bonus.token).toBe(first.bonus.token);
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
     expect(emu.ledger().bonuses.filter((b) => b.assignmentId === a.assignmentId)).toHaveLength(1);
   });
