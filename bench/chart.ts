@@ -109,17 +109,18 @@ function panel(
   return out.join('\n');
 }
 
-function groupLabel(s: CaseSummary, n: number): string {
-  if (s.case === 'scaling' || s.case === 'rate-limited' || s.n !== n) {
-    return `${s.latencyMs} ms, N=${s.n}`;
+function groupLabel(s: CaseSummary, result: BenchResult): string {
+  if (s.case === 'rate-limited') {
+    return `${s.latencyMs} ms, N=${s.n}, ${result.config.rateLimit.perSecond} act/s`;
   }
+  if (s.case === 'scaling' || s.n !== result.config.n) return `${s.latencyMs} ms, N=${s.n}`;
   return `${s.latencyMs} ms`;
 }
 
 function groupsOf(result: BenchResult, bars: (s: CaseSummary) => Bar[]): Group[] {
   const groups = new Map<string, Group>();
   for (const s of result.summary) {
-    const label = groupLabel(s, result.config.n);
+    const label = groupLabel(s, result);
     const group = groups.get(label) ?? { label, bars: [] };
     group.bars.push(...bars(s));
     groups.set(label, group);
@@ -163,7 +164,7 @@ export function renderChart(result: BenchResult): string {
   const cases = [...new Set(result.summary.map((s) => s.case))];
   const legend = cases
     .map((c, i) => {
-      const lx = 70 + i * 170;
+      const lx = 70 + i * 160;
       return (
         `<rect x="${lx}" y="${height - 34}" width="14" height="14" fill="${CASE_COLORS[c]}"/>` +
         `<text x="${lx + 20}" y="${height - 22}" font-size="12">${esc(c)}</text>`
@@ -178,10 +179,9 @@ export function renderChart(result: BenchResult): string {
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${width / 2}" y="24" text-anchor="middle" font-size="17" font-weight="bold">temporal-mturk: approve + bonus against the MTurk emulator</text>
 <text x="${width / 2}" y="44" text-anchor="middle" font-size="12" fill="#555">${esc(subtitle)}</text>
-${panel(70, 90, 460, 340, 'Throughput (bonuses/s, log scale)', throughput)}
-${panel(610, 90, 460, 340, 'Completion since batch start, p50 | p99 (ms, log scale)', latency)}
+${panel(70, 90, 460, 340, 'Throughput, bonuses/s (log scale)', throughput)}
+${panel(610, 90, 460, 340, 'Completion since batch start, ms: p50 solid, p99 light', latency)}
 ${legend}
-<text x="${width - 20}" y="${height - 22}" text-anchor="end" font-size="11" fill="#555">p99: lighter bar</text>
 </svg>
 `;
 }
