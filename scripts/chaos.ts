@@ -14,7 +14,7 @@
  *
  *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
  *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
- *                    [--client pay|cli] [--worker-entry cli|worker] [--bonus-key-pairs N]
+ *                    [--client pay|cli] [--worker-entry worker|cli] [--bonus-key-pairs N]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,12 +26,13 @@ import { randomSeed } from './chaos/rng';
 const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3]
        [--dev-server-restarts 1] [--emulator-restarts 1] [--client-kills 1]
        [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
-       [--client pay|cli] [--worker-entry cli|worker] [--bonus-key-pairs N]
+       [--client pay|cli] [--worker-entry worker|cli] [--bonus-key-pairs N]
 
 --client pay (default): the paying client is temporal-mturk pay --yes run through the CLI's
   runPay in a child process, with 5 s activity timeouts; --client cli: the temporal-mturk
   command itself, with production timeouts (30 s per attempt: a run takes longer).
---worker-entry cli (default): the worker is temporal-mturk worker; worker: npm run worker.
+--worker-entry worker (default): the worker process is npm run worker (src/worker.ts);
+  cli: temporal-mturk worker.
 --bonus-key-pairs N: N payments become second bonuses (bonusKey) for another payment's
   assignment, with the same amount and reason (default 0: distinct workers and assignments).`;
 
@@ -119,12 +120,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const client = values.client ?? 'pay';
-  const workerEntry = values['worker-entry'] ?? 'cli';
+  const workerEntry = values['worker-entry'] ?? 'worker';
   if (
     (client !== 'pay' && client !== 'cli') ||
     (workerEntry !== 'cli' && workerEntry !== 'worker')
   ) {
-    console.error(`--client must be pay or cli, --worker-entry cli or worker\n${USAGE}`);
+    console.error(`--client must be pay or cli, --worker-entry worker or cli\n${USAGE}`);
     return 2;
   }
   console.log(`chaos: seed ${options.seed} (repeat with --seed ${options.seed})`);

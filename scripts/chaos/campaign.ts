@@ -64,8 +64,8 @@ export interface CampaignOptions {
    */
   client?: 'pay' | 'cli';
   /**
-   * The worker process: `cli` (default) is `temporal-mturk worker`, which registers the batch
-   * activities; `worker` is `npm run worker` (src/worker.ts).
+   * The worker process: `worker` (default) is `npm run worker` (node --import tsx src/worker.ts);
+   * `cli` is `temporal-mturk worker`.
    */
   workerEntry?: 'cli' | 'worker';
   /**
@@ -313,7 +313,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   let expectWorkerExit = false;
   const startWorker = () => {
     const [script, args] =
-      opts.workerEntry === 'worker' ? ['src/worker.ts', []] : ['src/cli/main.ts', ['worker']];
+      opts.workerEntry === 'cli' ? ['src/cli/main.ts', ['worker']] : ['src/worker.ts', []];
     const proc = spawnTsx('worker', script, args, {
       env: cliEnv(),
       logFile: path.join(logDir, 'worker.log'),
