@@ -34,7 +34,9 @@ const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills
 --worker-entry worker (default): the worker process is npm run worker (src/worker.ts);
   cli: temporal-mturk worker.
 --bonus-key-pairs N: N payments become second bonuses (bonusKey) for another payment's
-  assignment, with the same amount and reason (default 0: distinct workers and assignments).`;
+  assignment, with the same amount and reason (default 0: distinct workers and assignments).
+  ListBonusPayments cannot tell such bonuses apart; \`pay\` now refuses these files (exit 2),
+  scripts/chaos/repro-bonus-key.ts shows what payBonus() does with them.`;
 
 function intOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;

@@ -353,8 +353,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     client = proc;
     void proc.exited.then((exit) => {
       if (client !== proc || shuttingDown) return;
-      // 0: every row paid; 1: the batch finished with rows not paid. Either way it is over.
-      if (exit.code === 0 || exit.code === 1) {
+      // 0: every row paid; 1: the batch finished with rows not paid; 2-4: refused (invalid
+      // file, balance, not confirmed): running it again would not change anything.
+      if (exit.code !== null && exit.code >= 0 && exit.code <= 4) {
         payExitCode = exit.code;
         batchDone = true;
         resolveDone();
@@ -510,8 +511,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     } else {
       log(`pay finished in ${(payingTimeMs / 1000).toFixed(1)} s with exit code ${payExitCode}`);
       if (payExitCode !== 0) problems.push(`temporal-mturk pay exited with ${payExitCode}`);
-      batchResult = await batchResultOf(rt.temporalAddress, rt.namespace, workflowId);
-      log(`batch ${workflowId}: ${JSON.stringify(batchResult.counts)} in ${batchResult.runs} runs`);
+      if (payExitCode === 0 || payExitCode === 1) {
+        batchResult = await batchResultOf(rt.temporalAddress, rt.namespace, workflowId);
+        log(
+          `batch ${workflowId}: ${JSON.stringify(batchResult.counts)} in ${batchResult.runs} runs`,
+        );
+      }
     }
 
     // As an operator would after a crash: `temporal-mturk status <file>` must say all is paid.
