@@ -290,7 +290,6 @@ function markDuplicates(file: BonusFile): void {
     }
   }
   for (const group of byAssignment.values()) {
-    markIndistinguishableBonuses(group);
     const workers = new Set(group.map((e) => e.request!.workerId));
     if (workers.size < 2) continue;
     for (const e of group) {
@@ -300,36 +299,6 @@ function markDuplicates(file: BonusFile): void {
         line: e.line,
         column: 'workerId',
         message: `assignment ${e.request!.assignmentId} appears with ${workers.size} different workers (lines ${group.map((g) => g.line).join(', ')})`,
-      });
-    }
-  }
-}
-
-/**
- * MTurk's ListBonusPayments does not show the UniqueRequestToken, so a retry recognises an
- * earlier payment by assignment, worker, amount and reason. Two bonuses of one assignment that
- * differ only in bonusKey would look the same there, and a retry of the second could take the
- * first for itself and never pay: refuse such rows rather than risk an unpaid worker.
- */
-function markIndistinguishableBonuses(group: CsvLine[]): void {
-  const byLook = new Map<string, CsvLine[]>();
-  for (const e of group) {
-    if (e.kind !== 'valid') continue;
-    const look = `${e.request!.workerId}\n${e.request!.bonusCents}\n${e.request!.reason}`;
-    byLook.set(look, [...(byLook.get(look) ?? []), e]);
-  }
-  for (const same of byLook.values()) {
-    if (new Set(same.map((e) => e.request!.bonusKey ?? '')).size < 2) continue;
-    const lines = same.map((e) => e.line).join(', ');
-    for (const e of same) {
-      e.kind = 'invalid';
-      e.issues.push({
-        line: e.line,
-        column: 'reason',
-        message:
-          `lines ${lines} pay assignment ${e.request!.assignmentId} the same amount with the same ` +
-          'reason under different bonusKeys; MTurk lists bonuses without their token, so give each ' +
-          'a distinct reason (or amount)',
       });
     }
   }

@@ -8,6 +8,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -21,6 +22,7 @@ import { FailureType, invalidBonusRequest, type ValidationIssue } from '../error
 import { tryParseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
 import { bonusRequestToken } from '../token';
+import { reasonSentToMTurk } from '../bonus-reason';
 import type {
   ApproveAndBonusInput,
   ApproveAndBonusResult,
@@ -29,7 +31,7 @@ import type {
   PaymentStatus,
   SendBonusResult,
 } from '../types';
-import { validateApproveAndBonusInput } from '../validation';
+import { REASON_MAX_LENGTH, validateApproveAndBonusInput } from '../validation';
 
 /** Tuning of one payment; every field has a safe default. */
 export interface ApproveAndBonusOptions {
@@ -143,6 +145,8 @@ export function checkApproveAndBonusOptions(options: unknown): { maxBonusCents?:
 }
 
 const MAX_TOKEN_GENERATIONS = 5;
+/** patched() ID: a keyed bonus carries its key in the reason (see bonus-reason.ts). */
+const KEYED_REASON_PATCH = 'bonus-key-in-reason';
 /** Waiting for funds adds a few events per re-check; start a fresh history well before it matters. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
 
@@ -195,6 +199,19 @@ export async function approveAndBonus(
   let fundsAdded = false;
 
   const token = () => bonusRequestToken(workflowId, request.bonusKey, tokenGeneration);
+  // Payments started before this change keep the reason they may already have been paid with,
+  // so their ledger lookups still find them.
+  const mturkReason = patched(KEYED_REASON_PATCH)
+    ? reasonSentToMTurk(request.reason, request.bonusKey)
+    : request.reason;
+  if (mturkReason.length > REASON_MAX_LENGTH) {
+    throw invalidBonusRequest([
+      {
+        field: 'reason',
+        message: `with the bonus key appended it is ${mturkReason.length} characters, at most ${REASON_MAX_LENGTH}`,
+      },
+    ]);
+  }
   const searchable = workflowInfo().typedSearchAttributes.get(MTurkAssignmentId) !== undefined;
   const enter = (next: PaymentState) => {
     state = next;
@@ -235,7 +252,7 @@ export async function approveAndBonus(
           workerId: request.workerId,
           assignmentId: request.assignmentId,
           bonusAmount: request.bonusAmount,
-          reason: request.reason,
+          reason: mturkReason,
           uniqueRequestToken: token(),
           priorPaymentPossible: bonusAttempted || options.lookUpFirst === true,
         });

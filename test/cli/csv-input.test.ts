@@ -93,19 +93,6 @@ describe('reading a bonus CSV', () => {
     expect(file.lines[5]!.issues[0]).toMatchObject({ column: 'workerId' });
   });
 
-  it('refuses two bonuses of one assignment that only a bonusKey tells apart', () => {
-    const file = parse(
-      'assignmentId,workerId,amount,reason,bonusKey\n' +
-        `${A1},AW1,1.00,Thanks,round-1\n` +
-        `${A1},AW1,1.00,Thanks,round-2\n` + // ListBonusPayments could not tell these apart
-        `${A2},AW2,1.00,Round 1,round-1\n` +
-        `${A2},AW2,1.00,Round 2,round-2\n`, // distinct reasons: two recognisable payments
-    );
-    expect(file.lines.map((l) => l.kind)).toEqual(['invalid', 'invalid', 'valid', 'valid']);
-    expect(file.lines[0]!.issues[0]).toMatchObject({ column: 'reason' });
-    expect(file.lines[0]!.issues[0]!.message).toContain('distinct reason');
-  });
-
   it('reports files it cannot read as bonus CSVs', () => {
     expect(parse('').fileIssues[0]!.message).toContain('is empty');
     expect(parse('assignmentId,amount\nx,1\n').fileIssues[0]!.message).toContain(

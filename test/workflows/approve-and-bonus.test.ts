@@ -113,6 +113,28 @@ describe('approveAndBonus', () => {
     expect(ledger.faults.serviceFault + ledger.faults.throttle).toBeGreaterThan(0);
   });
 
+  it('pays both of two keyed bonuses with the same amount and reason, even on retries', async () => {
+    const a = seedOne();
+    const bonus = (bonusKey: string) => input(a, { reason: 'Weekly bonus', bonusKey });
+    const first = await payBonusAndWait(env.client, bonus('week-1'), opts());
+    expect(first.bonus.status).toBe('paid');
+
+    // The second one's first SendBonus is throttled (nothing paid); its retry looks the
+    // payment up in ListBonusPayments, which must not take week-1's bonus for week-2's.
+    emu.setFaults({ seed: 5, operations: { SendBonus: { throttleRate: 1 } } });
+    const sent = emu.ledger().requests.SendBonus ?? 0;
+    const handle = await payBonus(env.client, bonus('week-2'), opts());
+    await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) > sent);
+    emu.setFaults({});
+    const second = await handle.result();
+
+    expect(second.bonus.status).toBe('paid');
+    expect(emu.ledger().bonuses.map((b) => b.reason)).toEqual([
+      'Weekly bonus (bonus week-1)',
+      'Weekly bonus (bonus week-2)',
+    ]);
+  });
+
   it('returns the first result when the same payment is started twice or repeated after completion', async () => {
     const a = seedOne();
     const [h1, h2] = await Promise.all([
