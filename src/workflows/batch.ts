@@ -33,6 +33,7 @@ import {
 } from '../validation';
 import {
   approveAndBonus,
+  checkApproveAndBonusOptions,
   fundsAddedSignal,
   type ApproveAndBonusOptions,
 } from './approve-and-bonus';
@@ -179,6 +180,16 @@ function checkRow(
 }
 
 /** Every row checked as the payment will check it, plus one payment per workflow ID. */
+function isPositiveDuration(value: unknown): boolean {
+  try {
+    const ms =
+      typeof value === 'string' || typeof value === 'number' ? msToNumber(value as Duration) : NaN;
+    return Number.isFinite(ms) && ms > 0;
+  } catch {
+    return false;
+  }
+}
+
 function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   const issues: ValidationIssue[] = [];
   const requests: ApproveAndBonusInput[] = [];
@@ -198,10 +209,14 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   if (!Number.isInteger(every) || every < 1) {
     issues.push({ field: 'continueAsNewEvery', message: 'must be a positive integer' });
   }
-  const maxBonus = input.options?.maxBonusAmount;
-  const limits = {
-    maxBonusCents: maxBonus === undefined ? undefined : parseDollarsToCents(maxBonus),
-  };
+  // Each payment would refuse bad options one by one; refuse the batch before any starts.
+  const limits = checkApproveAndBonusOptions(input.options ?? {});
+  if (input.stateCheckInterval !== undefined && !isPositiveDuration(input.stateCheckInterval)) {
+    issues.push({
+      field: 'stateCheckInterval',
+      message: 'must be a positive duration such as "15s"',
+    });
+  }
   const rowOf = new Map<string, number>();
   input.rows.forEach((_, index) => {
     let request: ApproveAndBonusInput;
@@ -252,6 +267,10 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
  * Continues as new every `continueAsNewEvery` finished rows, carrying the outcomes.
  */
 export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
+  // A plain Error here would fail the workflow task and be retried forever.
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalidBonusRequest([{ field: 'input', message: 'must be an object' }]);
+  }
   const { carried } = input;
   const options = input.options ?? {};
   // The first run validates everything before any payment starts; later runs trust it.
@@ -342,7 +361,9 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
 
   const succeeded = (result: ApproveAndBonusResult, paidByUs: boolean): BatchRowOutcome => {
     const outcome: BatchRowOutcome = {
-      status: paidByUs && result.bonus.status === 'paid' ? 'paid' : 'already-paid',
+      // A payment this batch started ran nowhere else: whatever it found paid (a retry after
+      // a lost SendBonus answer), this batch paid.
+      status: paidByUs ? 'paid' : 'already-paid',
     };
     if (result.bonus.requestId !== undefined) outcome.requestId = result.bonus.requestId;
     const generation = tokenGenerationOf(result.bonus.token);

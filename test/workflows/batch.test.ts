@@ -94,6 +94,18 @@ describe('payBatch', () => {
     await worker.stop();
   });
 
+  it('reports as paid what it paid, even when a SendBonus answer was lost and a retry found it', async () => {
+    const rows = seedRows(3);
+    // Every SendBonus commits and then drops its connection: each payment learns of its own
+    // payment only through the retry's ledger lookup.
+    emu.setFaults({ seed: 2, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const result = await runBatch(batchInput(rows));
+    emu.setFaults({});
+
+    expect(result.counts).toMatchObject({ total: 3, paid: 3, alreadyPaid: 0, failed: 0 });
+    expect([...bonusesByAssignment().values()]).toEqual([1, 1, 1]);
+  });
+
   it('pays every row once through a bounded window and continue-as-new, exact to the cent', async () => {
     const rows = seedRows(12);
     // A slow SendBonus makes the window observable.
