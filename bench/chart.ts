@@ -113,7 +113,8 @@ function groupLabel(s: CaseSummary, result: BenchResult): string {
   if (s.case === 'rate-limited') {
     return `${s.latencyMs} ms, N=${s.n}, ${result.config.rateLimit.perSecond} act/s`;
   }
-  if (s.case === 'scaling' || s.n !== result.config.n) return `${s.latencyMs} ms, N=${s.n}`;
+  if (s.case === 'scaling') return `scaling ${s.latencyMs} ms, N=${s.n}`;
+  if (s.n !== result.config.n) return `${s.latencyMs} ms, N=${s.n}`;
   return `${s.latencyMs} ms`;
 }
 

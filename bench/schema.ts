@@ -89,6 +89,8 @@ export const targetSchema = z.object({
   threshold: num,
   /** null when the cases it needs did not run. */
   met: z.boolean().nullable(),
+  /** More views of the same comparison. */
+  detail: z.string().optional(),
 });
 export type Target = z.infer<typeof targetSchema>;
 

@@ -28,6 +28,7 @@ export function formatTable(result: BenchResult): string {
     'worker RSS MB',
     'worker CPU s',
     'server CPU s',
+    'CPU ms/bonus srv+wrk',
   ];
   const rows = result.summary.map((s) => [
     s.case,
@@ -48,6 +49,9 @@ export function formatTable(result: BenchResult): string {
     cell(s.workerPeakRssMB),
     cell(s.workerCpuS, 1),
     cell(s.serverCpuS, 1),
+    s.serverCpuS && s.workerCpuS
+      ? `${Math.round((s.serverCpuS.median / s.n) * 1000)}+${Math.round((s.workerCpuS.median / s.n) * 1000)}`
+      : '-',
   ]);
   const lines = [pad([header, ...rows]), ''];
   const limited = result.runs.find((r) => r.case === 'rate-limited');
@@ -69,6 +73,7 @@ export function formatTable(result: BenchResult): string {
     lines.push(
       `  ${t.name}: ${measured} ${t.comparator} ${t.threshold}: ${verdict} (${t.description})`,
     );
+    if (t.detail) lines.push(`    ${t.detail}`);
   }
   lines.push(
     `load average ${result.machine.loadAvgStart.join(' ')} at start, ${result.machine.loadAvgEnd.join(' ')} at end; ` +
