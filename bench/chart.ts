@@ -73,9 +73,10 @@ function panel(
   );
   for (let p = lo; p <= hi; p++) {
     const gy = yOf(10 ** p);
+    const tick = p >= 3 ? `${10 ** (p - 3)}k` : String(10 ** p);
     out.push(
       `<line x1="${x}" y1="${gy}" x2="${x + width}" y2="${gy}" stroke="#e5e5e5"/>`,
-      `<text x="${x - 6}" y="${gy + 4}" text-anchor="end" font-size="11">${fmt(10 ** p)}</text>`,
+      `<text x="${x - 6}" y="${gy + 4}" text-anchor="end" font-size="11">${tick}</text>`,
     );
   }
   const groupWidth = width / Math.max(groups.length, 1);
@@ -102,8 +103,15 @@ function panel(
         `<text x="${bx + barWidth / 2}" y="${labelY}" text-anchor="middle" font-size="9">${fmt(bar.value)}</text>`,
       );
     });
+    const lines = group.label
+      .split('\n')
+      .map(
+        (line, i) =>
+          `<tspan x="${gx + groupWidth / 2}" dy="${i === 0 ? 0 : 14}">${esc(line)}</tspan>`,
+      )
+      .join('');
     out.push(
-      `<text x="${gx + groupWidth / 2}" y="${y + height + 16}" text-anchor="middle" font-size="12">${esc(group.label)}</text>`,
+      `<text x="${gx + groupWidth / 2}" y="${y + height + 16}" text-anchor="middle" font-size="12">${lines}</text>`,
     );
   });
   return out.join('\n');
@@ -111,10 +119,10 @@ function panel(
 
 function groupLabel(s: CaseSummary, result: BenchResult): string {
   if (s.case === 'rate-limited') {
-    return `${s.latencyMs} ms, N=${s.n}, ${result.config.rateLimit.perSecond} act/s`;
+    return `limit ${result.config.rateLimit.perSecond} act/s\n${s.latencyMs} ms, N=${s.n}`;
   }
-  if (s.case === 'scaling') return `scaling ${s.latencyMs} ms, N=${s.n}`;
-  if (s.n !== result.config.n) return `${s.latencyMs} ms, N=${s.n}`;
+  if (s.case === 'scaling') return `scaling\n${s.latencyMs} ms, N=${s.n}`;
+  if (s.n !== result.config.n) return `${s.latencyMs} ms\nN=${s.n}`;
   return `${s.latencyMs} ms`;
 }
 
