@@ -151,7 +151,12 @@ export function withBonusKeyPairs(payments: ChaosPayment[], pairs: number): Chao
   return out;
 }
 
-/** The reason as MTurk will receive and list it (the product trims it). */
+/**
+ * The reason as MTurk will receive and list it: trimmed, and a keyed bonus with its key appended
+ * as docs/contract.md specifies ("<reason> (bonus <key>)"). Written out here rather than imported,
+ * so the check does not share the product's code.
+ */
 export function sentReason(payment: ChaosPayment): string {
-  return payment.reason.trim();
+  const reason = payment.reason.trim();
+  return payment.bonusKey ? `${reason} (bonus ${payment.bonusKey})` : reason;
 }
