@@ -66,12 +66,7 @@ export interface ApproveAndBonusInput {
   skipApproval?: boolean;
 }
 
-export type PaymentState =
-  | 'approving'
-  | 'paying'
-  | 'waiting-for-funds'
-  | 'paid'
-  | 'failed';
+export type PaymentState = 'approving' | 'paying' | 'waiting-for-funds' | 'paid' | 'failed';
 
 export interface ApproveAndBonusResult {
   assignmentId: string;
