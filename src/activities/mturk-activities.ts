@@ -15,16 +15,15 @@
 import {
   ApproveAssignmentCommand,
   GetAccountBalanceCommand,
-  GetAssignmentCommand,
   ListBonusPaymentsCommand,
   SendBonusCommand,
-  type Assignment,
   type BonusPayment,
   type MTurkClient,
 } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType } from '../errors';
+import { readAssignment } from './read-assignment';
 import { formatCents, tryParseDollarsToCents } from '../money';
 import { classifyMTurkError, isDuplicateTokenError, rethrowMTurkError } from '../mturk-errors';
 import type {
@@ -67,24 +66,6 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
   // Resolved per call: the activity logger is only usable inside an activity's context.
   const logger = (): Logger => deps.logger ?? activityLog;
 
-  async function readAssignment(assignmentId: string): Promise<Assignment> {
-    let output;
-    try {
-      output = await client.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
-    } catch (err) {
-      rethrowMTurkError(err, { operation: 'GetAssignment', assignmentId });
-    }
-    if (!output.Assignment) {
-      throw ApplicationFailure.create({
-        type: FailureType.AssignmentNotFound,
-        message: `GetAssignment returned no assignment for ${assignmentId}`,
-        nonRetryable: true,
-        details: [{ requestId: output.$metadata.requestId }],
-      });
-    }
-    return output.Assignment;
-  }
-
   /**
    * Approves a submitted assignment, or a rejected one when `overrideRejection` is set.
    * Already approved (by an earlier attempt, another process or auto-approval) is success.
@@ -96,7 +77,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     const { assignmentId } = request;
     const started = now().getTime();
 
-    const assignment = await readAssignment(assignmentId);
+    const assignment = await readAssignment(client, assignmentId);
     const status = assignment.AssignmentStatus;
     if (status === 'Approved') {
       logger().info('MTurk assignment already approved', { assignmentId, status });
@@ -146,7 +127,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
       // InvalidAssignmentState after we saw Submitted: someone (a concurrent attempt, an
       // earlier attempt whose answer was lost, auto-approval) may have approved it meanwhile.
       if (classification.failure.type === FailureType.AssignmentNotApprovable) {
-        const current = await readAssignment(assignmentId);
+        const current = await readAssignment(client, assignmentId);
         if (current.AssignmentStatus === 'Approved') {
           logger().info('MTurk assignment approved concurrently', { assignmentId });
           return { status: 'already-approved', assignmentId };

@@ -5,10 +5,8 @@
  * Same factory pattern as mturk-activities.ts: the worker injects its one MTurkClient.
  */
 import {
-  GetAssignmentCommand,
   ListAssignmentsForHITCommand,
   RejectAssignmentCommand,
-  type Assignment,
   type MTurkClient,
 } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
@@ -25,6 +23,7 @@ import type {
   ReviewAssignment,
 } from '../review-types';
 import { checkAssignmentId, checkHitId, checkRequesterFeedback } from '../validation';
+import { readAssignment } from './read-assignment';
 
 export interface ReviewActivityDeps {
   /** The process's one MTurkClient (see createMTurkClient). */
@@ -145,23 +144,6 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
     };
   }
 
-  async function readAssignment(assignmentId: string): Promise<Assignment> {
-    let output;
-    try {
-      output = await client.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
-    } catch (err) {
-      rethrowMTurkError(err, { operation: 'GetAssignment', assignmentId });
-    }
-    if (!output.Assignment) {
-      throw ApplicationFailure.create({
-        type: FailureType.AssignmentNotFound,
-        message: `GetAssignment returned no assignment for ${assignmentId}`,
-        nonRetryable: true,
-      });
-    }
-    return output.Assignment;
-  }
-
   function notRejectable(assignmentId: string, status: string | undefined): ApplicationFailure {
     return ApplicationFailure.create({
       type: FailureType.AssignmentNotRejectable,
@@ -189,7 +171,7 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
     if (issues.length > 0) throw invalid(issues);
     const { assignmentId } = input;
 
-    const before = await readAssignment(assignmentId);
+    const before = await readAssignment(client, assignmentId);
     if (before.AssignmentStatus === 'Rejected') {
       logger().info('MTurk assignment already rejected', { assignmentId });
       return { status: 'already-rejected', assignmentId };
@@ -212,7 +194,7 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
       if (classification.retryable) throw err;
       // Wrong state after we saw Submitted: an earlier attempt may have rejected it meanwhile.
       if (classification.failure.type === FailureType.AssignmentNotApprovable) {
-        const current = await readAssignment(assignmentId);
+        const current = await readAssignment(client, assignmentId);
         if (current.AssignmentStatus === 'Rejected') {
           return { status: 'already-rejected', assignmentId };
         }
