@@ -107,7 +107,7 @@ function panel(
       .split('\n')
       .map(
         (line, i) =>
-          `<tspan x="${gx + groupWidth / 2}" dy="${i === 0 ? 0 : 14}">${esc(line)}</tspan>`,
+          `<tspan x="${gx + groupWidth / 2}" dy="${i === 0 ? 0 : 13}">${esc(line)}</tspan>`,
       )
       .join('');
     out.push(
@@ -119,9 +119,9 @@ function panel(
 
 function groupLabel(s: CaseSummary, result: BenchResult): string {
   if (s.case === 'rate-limited') {
-    return `limit ${result.config.rateLimit.perSecond} act/s\n${s.latencyMs} ms, N=${s.n}`;
+    return `limit ${result.config.rateLimit.perSecond} act/s\nN=${s.n}\n${s.latencyMs} ms`;
   }
-  if (s.case === 'scaling') return `scaling\n${s.latencyMs} ms, N=${s.n}`;
+  if (s.case === 'scaling') return `scaling\nN=${s.n}\n${s.latencyMs} ms`;
   if (s.n !== result.config.n) return `${s.latencyMs} ms\nN=${s.n}`;
   return `${s.latencyMs} ms`;
 }
@@ -139,7 +139,7 @@ function groupsOf(result: BenchResult, bars: (s: CaseSummary) => Bar[]): Group[]
 
 export function renderChart(result: BenchResult): string {
   const width = 1100;
-  const height = 520;
+  const height = 540;
   const throughput = groupsOf(result, (s) => [
     {
       label: `${s.case} ${s.latencyMs} ms N=${s.n}`,

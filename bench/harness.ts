@@ -392,6 +392,7 @@ async function runBaseline(ctx: Context, spec: RunSpec): Promise<RunRecord> {
     activities: null,
     ledger,
     loadAvg: load,
+    loadAvgEnd: loadAvg(),
   };
 }
 
@@ -534,6 +535,7 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
     activities,
     ledger,
     loadAvg: load,
+    loadAvgEnd: loadAvg(),
   };
 }
 
@@ -659,6 +661,23 @@ function floorDetail(runs: RunRecord[], latencyMs: number, n: number): string | 
   );
 }
 
+/** The scaling ratio in CPU (server + worker): insensitive to other load on the machine. */
+function scalingDetail(runs: RunRecord[], n: number): string | undefined {
+  const scaling = runs.filter((r) => r.case === 'scaling' && r.ledger.verified);
+  const big = scaling.find((r) => r.n !== n);
+  const ref = scaling.find((r) => r.n === n);
+  if (!big || !ref) return undefined;
+  const cpu = (r: RunRecord) =>
+    r.serverCpuS === null || r.workerCpuS === null ? null : r.serverCpuS + r.workerCpuS;
+  const [cpuBig, cpuRef] = [cpu(big), cpu(ref)];
+  return (
+    `throughput ${big.throughput} vs ${ref.throughput} bonuses/s; load average ${big.loadAvg[0]}-${big.loadAvgEnd?.[0] ?? '?'} and ${ref.loadAvg[0]}-${ref.loadAvgEnd?.[0] ?? '?'} (start-end)` +
+    (cpuBig !== null && cpuRef !== null
+      ? `; CPU (server + worker) ${round(cpuBig)} s vs ${round(cpuRef)} s (ratio ${(cpuBig / cpuRef).toFixed(2)})`
+      : '')
+  );
+}
+
 export function evaluateTargets(
   summary: CaseSummary[],
   runs: RunRecord[],
@@ -703,6 +722,7 @@ export function evaluateTargets(
       scaling && scalingRef ? scaling.wallMs.median / scalingRef.wallMs.median : null,
       '<=',
       (scaling?.n ?? 10 * n) / n + 1,
+      scalingDetail(runs, n),
     ),
     target(
       'worker-rss',
@@ -744,6 +764,8 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
 
   const startedAt = new Date();
   const loadAvgStart = loadAvg();
+  // Now, not at the end: other work may be committed while the benchmark runs.
+  const git = gitDescribe();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'temporal-mturk-bench-'));
   let server: DevServer | undefined;
   let emulator: RunningEmulator | undefined;
@@ -857,7 +879,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
       ...(options.preloadModules && { preloadModules: options.preloadModules }),
       devServer: options.temporalAddress ? 'existing' : 'started',
       temporalAddress: address,
-      git: gitDescribe(),
+      git,
       workerOptions,
       workerLaunch: options.workerLaunch ?? {},
     },

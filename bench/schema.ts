@@ -63,6 +63,8 @@ export const runSchema = z.object({
     note: z.string(),
   }),
   loadAvg: z.array(num).length(3),
+  /** Load average when the run ended (absent in files from before it was recorded). */
+  loadAvgEnd: z.array(num).length(3).optional(),
 });
 export type RunRecord = z.infer<typeof runSchema>;
 
