@@ -36,7 +36,7 @@ interface Context {
 /** Each scenario returns the workflow ID whose history it recorded. */
 const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
   /** Approve, then pay: the path nearly every payment takes. */
-  async 'approve-and-bonus-v1'({ client, emu }) {
+  async 'approve-and-bonus-v2'({ client, emu }) {
     emu.seed({
       balance: '100.00',
       hits: [
@@ -59,7 +59,7 @@ const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
   },
 
   /** Insufficient funds: wait, get the fundsAdded signal, pay (timer, signal, search attributes). */
-  async 'approve-and-bonus-funds-wait-v1'({ client, emu }) {
+  async 'approve-and-bonus-funds-wait-v2'({ client, emu }) {
     emu.seed({
       balance: '0.50',
       hits: [

@@ -1,9 +1,10 @@
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { ApproveAndBonusInput } from '../../src/types';
+import { MTurkBonusState } from '../../src/search-attributes';
 import { statusQuery } from '../../src/workflows';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 import { emulatorClient, startTestWorker, type TestWorker } from '../harness/mturk';
@@ -71,6 +72,15 @@ describe('approveAndBonus', () => {
       token: result.bonus.token,
     });
     expect(ledger.balance).toBe('7.00');
+  });
+
+  it('writes MTurkBonusState once on the happy path: started, then paid', async () => {
+    const a = seedOne();
+    const handle = await payBonus(env.client, input(a), opts());
+    await handle.result();
+
+    expect((await handle.describe()).typedSearchAttributes.get(MTurkBonusState)).toBe('paid');
+    expect(await searchStateUpserts(handle)).toEqual(['paid']);
   });
 
   it('derives a stable token of at most 64 characters from the workflow ID', async () => {
@@ -201,6 +211,8 @@ describe('approveAndBonus', () => {
     const handle = await payBonus(env.client, input(a), opts());
     await waitFor(async () => (await handle.query(statusQuery)).state === 'waiting-for-funds');
     expect(emu.ledger().bonuses).toHaveLength(0);
+    const searched = (await handle.describe()).typedSearchAttributes.get(MTurkBonusState);
+    expect(searched).toBe('waiting-for-funds');
     emu.addBalance('5.00');
     await handle.signal('fundsAdded');
     const result = await handle.result();
@@ -208,6 +220,7 @@ describe('approveAndBonus', () => {
     expect(emu.ledger().bonuses).toHaveLength(1);
     expect(emu.ledger().balance).toBe('4.30');
     expect((await handle.query(statusQuery)).state).toBe('paid');
+    expect(await searchStateUpserts(handle)).toEqual(['waiting-for-funds', 'paying', 'paid']);
   });
 
   it('fails a bad request before any MTurk call, as a non-retryable InvalidBonusRequest', async () => {
@@ -243,4 +256,16 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_0
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The MTurkBonusState values the payment upserted, in order, read from its history. */
+async function searchStateUpserts(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const payload =
+      event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[
+        'MTurkBonusState'
+      ];
+    return payload?.data ? [JSON.parse(Buffer.from(payload.data).toString('utf8')) as string] : [];
+  });
 }
