@@ -20,6 +20,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator';
 import type { ApproveAndBonusInput } from '../src/types';
 import type { PayBatchInput, PayBatchResult } from '../src/workflows/batch';
 import { DEFAULT_BATCH_CONCURRENCY, encodeBatchRows } from '../src/workflows/batch-rows';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker-memory';
 import { renderChart } from './chart';
 import { NODE_MODULES, transpileChild } from './compile';
 import { cpuSeconds, findDevServerPid, statusMB } from './proc';
@@ -160,6 +161,28 @@ class BenchChild {
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
   }
+}
+
+/**
+ * Worker processes start as `temporal-mturk worker` starts its worker (worker-memory.ts: node
+ * flags and MALLOC_ARENA_MAX), unless an experiment says otherwise.
+ */
+function workerLaunchOf(options: BenchOptions): ChildLaunch {
+  return {
+    nodeArgs: options.workerLaunch?.nodeArgs ?? [...WORKER_NODE_FLAGS],
+    env: { ...WORKER_ENV, ...options.workerLaunch?.env },
+  };
+}
+
+/** As the result records it: variables removed from the environment are left out. */
+function recordedLaunch(launch: ChildLaunch): {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+} {
+  const env = Object.entries(launch.env ?? {}).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
+  return { nodeArgs: launch.nodeArgs, env: Object.fromEntries(env) };
 }
 
 /** Runs the transpiled bench/child.ts (see compile.ts) with `node`, as production runs dist/. */
@@ -805,7 +828,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
       emulator,
       bundlePath,
       childPath: transpileChild(path.join(tmp, 'js')),
-      workerLaunch: options.workerLaunch ?? {},
+      workerLaunch: workerLaunchOf(options),
       batchConcurrency: options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY,
       searchAttributes:
         (options.searchAttributes ?? true) && (await searchAttributesRegistered(client)),
@@ -881,7 +904,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
       temporalAddress: address,
       git,
       workerOptions,
-      workerLaunch: options.workerLaunch ?? {},
+      workerLaunch: recordedLaunch(workerLaunchOf(options)),
     },
     runs,
     summary,

@@ -25,7 +25,8 @@ export type ChildConfig =
 /** How a child process is started: node flags and environment (experiments with memory). */
 export interface ChildLaunch {
   nodeArgs?: string[];
-  env?: Record<string, string>;
+  /** A variable set to undefined is removed from the child's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export type ParentMessage = { type: 'run'; rows: BaselineRow[] } | { type: 'stop' };

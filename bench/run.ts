@@ -77,6 +77,10 @@ async function main(): Promise<void> {
       'node flags of worker processes (experiments), space-separated',
     )
     .option('--worker-env <list>', 'environment of worker processes (experiments), NAME=value,...')
+    .option(
+      '--no-worker-memory',
+      "experiment: workers on Node's own memory settings, not temporal-mturk worker's",
+    )
     .option('--concurrency <count>', 'batch window (default: the product default)', positiveInt)
     .option('--no-search-attributes', 'experiment: batches without search attributes')
     .option('--preload-modules <list>', 'experiment: bundler preloadModules, comma-separated')
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
     preloadModules?: string;
     concurrency?: number;
     searchAttributes: boolean;
+    workerMemory: boolean;
   }>();
   const n = opts.quick ? 50 : opts.n;
   const reps = opts.quick ? 1 : opts.reps;
@@ -115,10 +120,14 @@ async function main(): Promise<void> {
     searchAttributes: opts.searchAttributes,
     ...(opts.preloadModules && { preloadModules: opts.preloadModules.split(',') }),
     workerLaunch: {
+      ...(!opts.workerMemory && { nodeArgs: [], env: { MALLOC_ARENA_MAX: undefined } }),
       ...(opts.workerNodeArgs && { nodeArgs: opts.workerNodeArgs.split(/\s+/).filter(Boolean) }),
       ...(opts.workerEnv && {
         env: Object.fromEntries(
-          opts.workerEnv.split(',').map((kv) => kv.split('=', 2) as [string, string]),
+          opts.workerEnv.split(',').map((kv) => {
+            const at = kv.indexOf('=');
+            return [kv.slice(0, at), kv.slice(at + 1)] as [string, string];
+          }),
         ),
       }),
     },

@@ -57,8 +57,11 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
   });
 }
 
-/** `npm run worker`: Temporal from envconfig, MTurk target from MTURK_TARGET / MTURK_ENDPOINT. */
-async function main(): Promise<void> {
+/**
+ * `npm run worker` (entry: worker-main.ts): Temporal from envconfig, MTurk target from
+ * MTURK_TARGET / MTURK_ENDPOINT; runs until SIGINT/SIGTERM.
+ */
+export async function runWorkerFromEnv(): Promise<void> {
   const temporal = temporalTargetFromEnv();
   const mturkConfig = mturkConfigFromEnv();
   const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
@@ -82,11 +85,4 @@ async function main(): Promise<void> {
   // Worker.run() stops gracefully on SIGINT/SIGTERM (the SDK installs those handlers).
   await worker.run();
   await connection.close();
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
 }

@@ -313,7 +313,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   let expectWorkerExit = false;
   const startWorker = () => {
     const [script, args] =
-      opts.workerEntry === 'cli' ? ['src/cli/main.ts', ['worker']] : ['src/worker.ts', []];
+      opts.workerEntry === 'cli' ? ['src/cli/main.ts', ['worker']] : ['src/worker-main.ts', []];
     const proc = spawnTsx('worker', script, args, {
       env: cliEnv(),
       logFile: path.join(logDir, 'worker.log'),

@@ -5,130 +5,15 @@
  *   temporal-mturk pay bonuses.csv [--dry-run] [--yes] [--skip-invalid] [--allow-wait]
  *   temporal-mturk status bonuses.csv | mturk-batch/<id>
  *   temporal-mturk worker
+ *
+ * Kept small on purpose: `worker` starts itself again with the worker's memory settings
+ * (worker-memory.ts), and this first process only waits for it, so it loads nothing else.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { MTURK_TARGETS } from '../mturk-client';
-import { DEFAULT_TASK_QUEUE } from '../temporal-config';
-import { DEFAULT_BATCH_CONCURRENCY } from '../workflows/batch-rows';
-import { ExitCode } from './exit-codes';
-import { processIO, type CliIO } from './io';
-import { runPay, type PayOptions } from './pay-command';
-import { runStatus } from './status-command';
-import { runWorker } from './worker-command';
-import type { CommonOptions } from './options';
-
-const ENVIRONMENT_HELP = `
-Temporal connection: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-TEMPORAL_TLS_*, TEMPORAL_PROFILE (Temporal's environment configuration).
-MTurk: --target/--endpoint or MTURK_TARGET/MTURK_ENDPOINT; production also needs
-MTURK_CONFIRM_PRODUCTION=yes. AWS credentials come from the AWS SDK's default chain only.
-
-Exit codes: 0 every row paid or already paid; 1 some rows not paid (failed, invalid, unfinished);
-2 invalid file or options (nothing sent to MTurk); 3 balance does not cover the batch;
-4 not confirmed; 5 could not run (Temporal or MTurk unreachable, batch failed); 130 interrupted.`;
-
-function addCommonOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        '--target <target>',
-        'MTurk target (default: $MTURK_TARGET or local, the emulator)',
-      ).choices(MTURK_TARGETS),
-    )
-    .option('--endpoint <url>', "MTurk endpoint URL (default: the target's)")
-    .option(
-      '--task-queue <name>',
-      `Temporal task queue of the worker (default: $TEMPORAL_TASK_QUEUE or ${DEFAULT_TASK_QUEUE})`,
-    )
-    .option('--max-bonus <dollars>', 'largest bonus accepted (default: 100.00)');
-}
-
-export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
-  const program = new Command('temporal-mturk')
-    .description(
-      'Pay Amazon Mechanical Turk bonuses from a CSV file, exactly once, through Temporal.',
-    )
-    .showHelpAfterError()
-    .configureOutput({
-      writeOut: (s) => void io.stdout.write(s),
-      writeErr: (s) => void io.stderr.write(s),
-    })
-    .addHelpText('after', ENVIRONMENT_HELP)
-    .exitOverride();
-
-  addCommonOptions(
-    program
-      .command('pay')
-      .argument(
-        '<file>',
-        'CSV with columns assignmentId, workerId, amount, reason [, bonusKey, feedback]',
-      )
-      .description('validate, preview, confirm and pay a file of bonuses; safe to run again')
-      .option('--dry-run', 'stop after the preview: nothing is paid')
-      .option('-y, --yes', 'do not ask for confirmation (scripts)')
-      .option('--skip-invalid', 'pay the valid rows and report the invalid ones')
-      .option(
-        '--allow-wait',
-        'start even if the balance does not cover everything; payments wait for funds',
-      )
-      .option('--concurrency <n>', 'payments in flight at once', String(DEFAULT_BATCH_CONCURRENCY))
-      .option('--report <file>', 'report file (.csv or .json; default: <file>.report.csv)'),
-  ).action(async (file: string, options: PayOptions) => {
-    setExitCode(await runPay(file, options, io));
-  });
-
-  addCommonOptions(
-    program
-      .command('status')
-      .argument('<file-or-batch-id>', 'the CSV file given to pay, or a batch ID (mturk-batch/...)')
-      .description('show the progress of a running or finished batch'),
-  ).action(async (target: string, options: CommonOptions) => {
-    setExitCode(await runStatus(target, options, io));
-  });
-
-  addCommonOptions(
-    program.command('worker').description('run a worker for payments and batches (until Ctrl-C)'),
-  ).action(async (options: CommonOptions) => {
-    setExitCode(await runWorker(options, io));
-  });
-
-  return program;
-}
-
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
-  let exitCode: number = ExitCode.Ok;
-  const program = buildProgram(io, (code) => {
-    exitCode = code;
-  });
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version are not errors; every other parse error is a usage error.
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.InvalidInput;
-    }
-    throw err;
-  }
-  return exitCode;
-}
+import { runWorkerEntry } from '../worker-memory';
 
 if (require.main === module) {
-  // A started batch does not depend on this process: say so, and how to look at it again.
-  const onInterrupt = () => {
-    process.stderr.write(
-      '\nInterrupted. A batch that was started keeps running in Temporal; follow it with ' +
-        '`temporal-mturk status <file>` or run the same `pay` command again (nothing is paid twice).\n',
-    );
-    process.exit(ExitCode.Interrupted);
-  };
-  if (process.argv[2] !== 'worker') process.once('SIGINT', onInterrupt);
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`temporal-mturk: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = ExitCode.Error;
-    },
-  );
+  runWorkerEntry({
+    isWorker: process.argv[2] === 'worker',
+    run: () => import('./program.js').then((cli) => cli.runCli()),
+  });
 }

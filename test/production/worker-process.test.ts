@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -15,6 +16,7 @@ import { freePort } from '../../src/devserver/dev-server';
 import { startReviewHit } from '../../src/review-client';
 import type { ReviewDecision } from '../../src/review-types';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { WORKER_NODE_FLAGS } from '../../src/worker-memory';
 import { uniqueTaskQueue } from '../harness/temporal';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -34,21 +36,10 @@ beforeAll(async () => {
   taskQueue = uniqueTaskQueue('worker-process');
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   metricsUrl = `http://${metricsAddress}/metrics`;
-  worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_CONFIG_FILE: path.join(ROOT, 'no-such-temporal.toml'),
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      MTURK_TARGET: 'local',
-      MTURK_ENDPOINT: emu.url,
-      TEMPORAL_MTURK_CODEC_KEY: CODEC_KEY,
-      TEMPORAL_MTURK_METRICS: metricsAddress,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  worker = spawnWorkerProcess({
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    TEMPORAL_MTURK_CODEC_KEY: CODEC_KEY,
+    TEMPORAL_MTURK_METRICS: metricsAddress,
   });
   worker.stdout!.on('data', (d: Buffer) => (workerOutput += d.toString()));
   worker.stderr!.on('data', (d: Buffer) => (workerOutput += d.toString()));
@@ -64,6 +55,69 @@ beforeAll(async () => {
     ),
   });
 });
+
+/** `npm run worker` (node --import tsx src/worker-main.ts), configured by `env` only. */
+function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_CONFIG_FILE: path.join(ROOT, 'no-such-temporal.toml'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
+      MTURK_TARGET: 'local',
+      MTURK_ENDPOINT: emu.url,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** The worker started by the launcher `pid` (not, say, the esbuild service tsx starts). */
+function workerOf(pid: number): number | undefined {
+  return childrenOf(pid).find((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('worker-main');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Processes whose parent is `pid`, read from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function eventually<T>(get: () => T | undefined, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 afterAll(async () => {
   if (worker && worker.exitCode === null) {
@@ -179,6 +233,32 @@ describe('the worker process (npm run worker)', () => {
     expect(history.includes('A3REVIEWED01')).toBe(false);
   });
 
+  it('runs the worker in a child process with the worker memory settings', async () => {
+    const child = workerOf(worker.pid!);
+    expect(child).toBeDefined();
+    const argv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
+    for (const flag of WORKER_NODE_FLAGS) expect(argv).toContain(flag);
+    expect(readFileSync(`/proc/${child}/environ`, 'utf8').split('\0')).toContain(
+      'MALLOC_ARENA_MAX=2',
+    );
+    expect(workerOutput).toContain('worker process with --max-old-space-size=512');
+  });
+
+  it('takes its worker down with it when the launcher is killed outright', async () => {
+    const launcher = spawnWorkerProcess({ TEMPORAL_TASK_QUEUE: uniqueTaskQueue('orphan') });
+    let output = '';
+    launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const child = await eventually(() => workerOf(launcher.pid!), 'the worker');
+      // Running our code: the worker's own first line is printed.
+      await eventually(() => (output.includes('task queue') ? true : undefined), 'its output');
+      launcher.kill('SIGKILL');
+      await eventually(() => (isRunning(child) ? undefined : true), 'the worker to exit');
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+  });
+
   it('serves Prometheus metrics when TEMPORAL_MTURK_METRICS is set', async () => {
     let body = '';
     const deadline = Date.now() + 30_000;
@@ -197,5 +277,13 @@ describe('the worker process (npm run worker)', () => {
     expect(body).toMatch(/temporal_workflow_completed\{[^}]*task_queue="[^"]+"[^}]*\} [1-9]/);
     expect(body).toMatch(/temporal_activity_execution_latency/);
     expect(workerOutput).toContain(`Prometheus metrics at ${metricsUrl}`);
+  });
+
+  it('stops gracefully on SIGINT, the worker with it, and exits 0', async () => {
+    const child = workerOf(worker.pid!);
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(isRunning(child!)).toBe(false);
   });
 });

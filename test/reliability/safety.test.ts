@@ -65,7 +65,7 @@ function guardFile(): string {
 
 /** `npm run worker` as a child, behind the network guard. */
 function workerProcess(taskQueue: string, extra: Record<string, string>, guard: string) {
-  return spawnTsx('worker', 'src/worker.ts', [], {
+  return spawnTsx('worker', 'src/worker-main.ts', [], {
     nodeArgs: ['--require', GUARD],
     env: childEnv({
       TEMPORAL_ADDRESS: inject('temporalAddress'),
