@@ -1,6 +1,6 @@
 /**
  * `temporal-mturk/common`: the pure part of the package, safe in workflow code (it imports only
- * @temporalio/common, zod and @noble/hashes). Use it from your own workflows to name payments
+ * @temporalio/common and @noble/hashes). Use it from your own workflows to name payments
  * (bonusWorkflowId), validate input and branch on failure types; the package root re-exports it.
  */
 export {
