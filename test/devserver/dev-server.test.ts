@@ -1,6 +1,8 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/devserver/dev-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 
@@ -40,5 +42,26 @@ describe('the shared Temporal dev server', () => {
     expect(Object.keys(res.customAttributes)).toEqual(
       expect.arrayContaining(['MTurkAssignmentId', 'MTurkWorkerId', 'MTurkBonusState']),
     );
+  });
+
+  it('runs with eager activity dispatch', () => {
+    const port = inject('temporalAddress').split(':').at(-1)!;
+    const commandLines = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      });
+    const server = commandLines.find(
+      (argv) => argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === port,
+    );
+    expect(server).toBeDefined();
+    expect(DEV_SERVER_DYNAMIC_CONFIG['system.enableActivityEagerExecution']).toBe(true);
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect(server).toContain(`${key}=${JSON.stringify(value)}`);
+    }
   });
 });
