@@ -31,7 +31,7 @@ const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills
 --client pay (default): the paying client is temporal-mturk pay --yes run through the CLI's
   runPay in a child process, with 5 s activity timeouts; --client cli: the temporal-mturk
   command itself, with production timeouts (30 s per attempt: a run takes longer).
---worker-entry worker (default): the worker process is npm run worker (src/worker.ts);
+--worker-entry worker (default): the worker process is npm run worker (src/worker-main.ts);
   cli: temporal-mturk worker.
 --bonus-key-pairs N: N payments become second bonuses (bonusKey) for another payment's
   assignment, with the same amount and reason (default 0: distinct workers and assignments).

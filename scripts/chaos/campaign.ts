@@ -64,7 +64,7 @@ export interface CampaignOptions {
    */
   client?: 'pay' | 'cli';
   /**
-   * The worker process: `worker` (default) is `npm run worker` (node --import tsx src/worker.ts);
+   * The worker process: `worker` (default) is `npm run worker` (node --import tsx src/worker-main.ts);
    * `cli` is `temporal-mturk worker`.
    */
   workerEntry?: 'cli' | 'worker';

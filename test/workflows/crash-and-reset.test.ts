@@ -31,18 +31,22 @@ function seedOne(workerId: string) {
 
 /** `npm run worker` as its own process, so it can be killed like a crashed machine. */
 function workerProcess(taskQueue: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'worker.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      MTURK_TARGET: 'local',
-      MTURK_ENDPOINT: emu.url,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'src', 'worker-main.ts')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: env.namespace,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        MTURK_TARGET: 'local',
+        MTURK_ENDPOINT: emu.url,
+      },
+      stdio: 'ignore',
     },
-    stdio: 'ignore',
-  });
+  );
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
