@@ -60,6 +60,13 @@ const BONUS_PAGE_SIZE = 100;
 /** 100 pages of 100 bonuses for one assignment is far beyond real use: stop rather than loop. */
 const MAX_BONUS_PAGES = 100;
 
+/** ApproveAssignment refused for the assignment's current state; `failure` says which. */
+class NotApprovableNow extends Error {
+  constructor(readonly failure: ApplicationFailure) {
+    super(failure.message);
+  }
+}
+
 export function createMTurkActivities(deps: MTurkActivityDeps) {
   const { client } = deps;
   const now = deps.now ?? (() => new Date());
@@ -76,6 +83,17 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     const request = validateApproveAssignmentInput(input);
     const { assignmentId } = request;
     const started = now().getTime();
+
+    // Nearly every assignment is still Submitted: approve straight away, and read its status
+    // only when MTurk refuses (already approved, rejected, ...). One MTurk call instead of two
+    // on the common path. With overrideRejection the status decides the flag, so read first.
+    if (!request.overrideRejection) {
+      try {
+        return await approve(request, false, started);
+      } catch (err) {
+        if (!(err instanceof NotApprovableNow)) throw err;
+      }
+    }
 
     const assignment = await readAssignment(client, assignmentId);
     const status = assignment.AssignmentStatus;
@@ -103,17 +121,43 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     }
 
     try {
+      return await approve(request, status === 'Rejected', started);
+    } catch (err) {
+      if (!(err instanceof NotApprovableNow)) throw err;
+      // InvalidAssignmentState after we saw Submitted: someone (a concurrent attempt, an
+      // earlier attempt whose answer was lost, auto-approval) may have approved it meanwhile.
+      const current = await readAssignment(client, assignmentId);
+      if (current.AssignmentStatus === 'Approved') {
+        logger().info('MTurk assignment approved concurrently', { assignmentId });
+        return { status: 'already-approved', assignmentId };
+      }
+      throw err.failure;
+    }
+  }
+
+  /**
+   * One ApproveAssignment call. Throws NotApprovableNow when MTurk refuses it for the
+   * assignment's state (the caller reads the state), retryable errors as they are, and any
+   * other refusal as its classified non-retryable failure.
+   */
+  async function approve(
+    request: ApproveAssignmentInput,
+    overrideRejection: boolean,
+    started: number,
+  ): Promise<ApproveAssignmentResult> {
+    const { assignmentId } = request;
+    try {
       const output = await client.send(
         new ApproveAssignmentCommand({
           AssignmentId: assignmentId,
           RequesterFeedback: request.requesterFeedback,
-          OverrideRejection: status === 'Rejected' ? true : undefined,
+          OverrideRejection: overrideRejection ? true : undefined,
         }),
       );
       const requestId = output.$metadata.requestId;
       logger().info('MTurk assignment approved', {
         assignmentId,
-        overrideRejection: status === 'Rejected',
+        overrideRejection,
         requestId,
         durationMs: now().getTime() - started,
       });
@@ -124,14 +168,8 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
         assignmentId,
       });
       if (classification.retryable) throw err;
-      // InvalidAssignmentState after we saw Submitted: someone (a concurrent attempt, an
-      // earlier attempt whose answer was lost, auto-approval) may have approved it meanwhile.
       if (classification.failure.type === FailureType.AssignmentNotApprovable) {
-        const current = await readAssignment(client, assignmentId);
-        if (current.AssignmentStatus === 'Approved') {
-          logger().info('MTurk assignment approved concurrently', { assignmentId });
-          return { status: 'already-approved', assignmentId };
-        }
+        throw new NotApprovableNow(classification.failure);
       }
       throw classification.failure;
     }

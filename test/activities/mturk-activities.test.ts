@@ -123,11 +123,21 @@ describe('approveAssignment', () => {
     });
   });
 
-  it('reports an already approved assignment without calling ApproveAssignment', async () => {
+  it('approves a submitted assignment with one MTurk call, no status read', async () => {
+    const { assignmentId } = seedAssignment();
+    const result = await asAttempt(1, () => activities().approveAssignment({ assignmentId }));
+    expect(result.status).toBe('approved');
+    expect(requests('ApproveAssignment')).toBe(1);
+    expect(requests('GetAssignment')).toBe(0);
+    expect(emulator.ledger().approvals).toHaveLength(1);
+  });
+
+  it('reports an already approved assignment as such when MTurk refuses to approve it again', async () => {
     const { assignmentId } = seedAssignment({ status: 'Approved' });
     const result = await asAttempt(1, () => activities().approveAssignment({ assignmentId }));
     expect(result).toEqual({ status: 'already-approved', assignmentId });
-    expect(requests('ApproveAssignment')).toBe(0);
+    expect(requests('GetAssignment')).toBe(1);
+    expect(emulator.ledger().approvals).toHaveLength(0);
   });
 
   it('is idempotent: a second run reports already-approved, one approval', async () => {
@@ -174,7 +184,6 @@ describe('approveAssignment', () => {
     expect(failure.type).toBe(FailureType.AssignmentNotApprovable);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toMatch(/overrideRejection/);
-    expect(requests('ApproveAssignment')).toBe(0);
     expect(emulator.ledger().approvals).toHaveLength(0);
   });
 
@@ -198,7 +207,9 @@ describe('approveAssignment', () => {
     );
     expect(failure.type).toBe(FailureType.AssignmentNotFound);
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(/GetAssignment.*3ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ.*request ID/);
+    expect(failure.message).toMatch(
+      /ApproveAssignment.*3ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ.*request ID/,
+    );
   });
 });
 
