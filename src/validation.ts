@@ -176,7 +176,13 @@ function resolveMaxBonusCents(limits: ValidationLimits): number {
 // ---------------------------------------------------------------------------------------------
 
 type FieldRule =
-  | { kind: 'text'; required: boolean; rule: (value: string) => string | undefined }
+  | {
+      kind: 'text';
+      required: boolean;
+      rule: Rule;
+      /** The value as sent (e.g. trimmed); undefined drops the field. Default: as given. */
+      normalise?: Normalise;
+    }
   | { kind: 'amount'; required: true }
   | { kind: 'flag'; required: false };
 
@@ -186,25 +192,34 @@ const TYPE_MESSAGES: Record<FieldRule['kind'], string> = {
   flag: 'must be true or false',
 };
 
-const required = (rule: (value: string) => string | undefined): FieldRule => ({
+type Rule = (value: string) => string | undefined;
+type Normalise = (value: string) => string | undefined;
+const required = (rule: Rule, normalise?: Normalise): FieldRule => ({
   kind: 'text',
   required: true,
   rule,
+  normalise,
 });
-const optional = (rule: (value: string) => string | undefined): FieldRule => ({
+const optional = (rule: Rule, normalise?: Normalise): FieldRule => ({
   kind: 'text',
   required: false,
   rule,
+  normalise,
 });
+/** Reason as sent: trimmed (checkReason has refused an empty one). */
+const REASON = required(checkReason, (value) => value.trim());
+/** Feedback as sent: trimmed; empty feedback becomes absent. */
+const FEEDBACK = optional(checkRequesterFeedback, (value) => value.trim() || undefined);
 const FLAG: FieldRule = { kind: 'flag', required: false };
+/** Becomes `bonusAmount` ("5" → "5.00") and `bonusCents` (500). */
 const AMOUNT: FieldRule = { kind: 'amount', required: true };
 
 const APPROVE_AND_BONUS_FIELDS: Record<string, FieldRule> = {
   assignmentId: required(checkAssignmentId),
   workerId: required(checkWorkerId),
   bonusAmount: AMOUNT,
-  reason: required(checkReason),
-  requesterFeedback: optional(checkRequesterFeedback),
+  reason: REASON,
+  requesterFeedback: FEEDBACK,
   overrideRejection: FLAG,
   bonusKey: optional(checkBonusKey),
   skipApproval: FLAG,
@@ -214,65 +229,63 @@ const SEND_BONUS_FIELDS: Record<string, FieldRule> = {
   workerId: required(checkWorkerId),
   assignmentId: required(checkAssignmentId),
   bonusAmount: AMOUNT,
-  reason: required(checkReason),
+  reason: REASON,
   uniqueRequestToken: required(checkUniqueRequestToken),
   priorPaymentPossible: FLAG,
 };
 
 const APPROVE_ASSIGNMENT_FIELDS: Record<string, FieldRule> = {
   assignmentId: required(checkAssignmentId),
-  requesterFeedback: optional(checkRequesterFeedback),
+  requesterFeedback: FEEDBACK,
   overrideRejection: FLAG,
 };
 
 /**
  * Checks `input` against `fields`: every problem, in field order, then unknown fields. On
- * success returns the fields that are set, as given (normalising is the caller's).
+ * success returns the fields that are set, normalised, in field order (an amount as
+ * `bonusAmount` and `bonusCents`).
  */
-function checkFields(
+function checkFields<T>(
   input: unknown,
   fields: Record<string, FieldRule>,
   limits: ValidationLimits,
-): CheckResult<Record<string, unknown>> & { cents?: number } {
+): CheckResult<T> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, issues: [{ field: 'input', message: 'must be an object' }] };
   }
   const record = input as Record<string, unknown>;
   const issues: ValidationIssue[] = [];
   const value: Record<string, unknown> = {};
-  let cents: number | undefined;
   for (const [field, rule] of Object.entries(fields)) {
     const given = record[field];
     if (given === undefined) {
       if (rule.required) issues.push({ field, message: 'is required' });
       continue;
     }
-    const typeOk = rule.kind === 'flag' ? typeof given === 'boolean' : typeof given === 'string';
-    if (!typeOk) {
-      issues.push({ field, message: TYPE_MESSAGES[rule.kind] });
+    if (rule.kind === 'flag') {
+      if (typeof given === 'boolean') value[field] = given;
+      else issues.push({ field, message: TYPE_MESSAGES.flag });
       continue;
     }
-    if (rule.kind === 'amount') {
-      const amount = checkBonusAmount(given as string, limits);
-      if (amount.ok) cents = amount.cents;
-      else issues.push({ field, message: amount.message });
-    } else if (rule.kind === 'text') {
-      const message = rule.rule(given as string);
+    if (typeof given !== 'string') {
+      issues.push({ field, message: TYPE_MESSAGES[rule.kind] });
+    } else if (rule.kind === 'amount') {
+      const amount = checkBonusAmount(given, limits);
+      if (amount.ok) {
+        value[field] = formatCents(amount.cents);
+        value.bonusCents = amount.cents;
+      } else issues.push({ field, message: amount.message });
+    } else {
+      const message = rule.rule(given);
       if (message !== undefined) issues.push({ field, message });
+      else value[field] = rule.normalise ? rule.normalise(given) : given;
     }
-    value[field] = given;
   }
   for (const key of Object.keys(record)) {
     if (!Object.hasOwn(fields, key)) issues.push({ field: key, message: 'is not a known field' });
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, value, cents };
-}
-
-/** Reason and feedback as sent: trimmed; empty feedback becomes absent. */
-function trimmed(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  return text.length > 0 ? text : undefined;
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, value: withoutUndefined(value) as T };
 }
 
 /**
@@ -292,58 +305,18 @@ export function checkApproveAndBonusInput(
   input: unknown,
   limits: ValidationLimits = {},
 ): CheckResult<ValidatedApproveAndBonusInput> {
-  const checked = checkFields(input, APPROVE_AND_BONUS_FIELDS, limits);
-  if (!checked.ok) return checked;
-  const v = checked.value;
-  return {
-    ok: true,
-    value: withoutUndefined({
-      assignmentId: v.assignmentId as string,
-      workerId: v.workerId as string,
-      bonusAmount: formatCents(checked.cents!),
-      bonusCents: checked.cents!,
-      reason: trimmed(v.reason)!,
-      requesterFeedback: trimmed(v.requesterFeedback),
-      overrideRejection: v.overrideRejection as boolean | undefined,
-      bonusKey: v.bonusKey as string | undefined,
-      skipApproval: v.skipApproval as boolean | undefined,
-    }),
-  };
+  return checkFields(input, APPROVE_AND_BONUS_FIELDS, limits);
 }
 
 export function checkSendBonusInput(
   input: unknown,
   limits: ValidationLimits = {},
 ): CheckResult<ValidatedSendBonusInput> {
-  const checked = checkFields(input, SEND_BONUS_FIELDS, limits);
-  if (!checked.ok) return checked;
-  const v = checked.value;
-  return {
-    ok: true,
-    value: withoutUndefined({
-      workerId: v.workerId as string,
-      assignmentId: v.assignmentId as string,
-      bonusAmount: formatCents(checked.cents!),
-      bonusCents: checked.cents!,
-      reason: trimmed(v.reason)!,
-      uniqueRequestToken: v.uniqueRequestToken as string,
-      priorPaymentPossible: v.priorPaymentPossible as boolean | undefined,
-    }),
-  };
+  return checkFields(input, SEND_BONUS_FIELDS, limits);
 }
 
 export function checkApproveAssignmentInput(input: unknown): CheckResult<ApproveAssignmentInput> {
-  const checked = checkFields(input, APPROVE_ASSIGNMENT_FIELDS, {});
-  if (!checked.ok) return checked;
-  const v = checked.value;
-  return {
-    ok: true,
-    value: withoutUndefined({
-      assignmentId: v.assignmentId as string,
-      requesterFeedback: trimmed(v.requesterFeedback),
-      overrideRejection: v.overrideRejection as boolean | undefined,
-    }),
-  };
+  return checkFields(input, APPROVE_ASSIGNMENT_FIELDS, {});
 }
 
 /**
