@@ -19,18 +19,10 @@ import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { createBatchActivities } from '../activities/batch-activities';
 import { invalidBonusRequest, type ValidationIssue } from '../errors';
-import { formatCents, parseDollarsToCents } from '../money';
+import { parseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
 import type { ApproveAndBonusInput, ApproveAndBonusResult } from '../types';
-import {
-  checkAssignmentId,
-  checkBonusAmount,
-  checkBonusKey,
-  checkReason,
-  checkRequesterFeedback,
-  checkWorkerId,
-  type ValidationLimits,
-} from '../validation';
+import { checkApproveAndBonusInput, type ValidationLimits } from '../validation';
 import {
   approveAndBonus,
   checkApproveAndBonusOptions,
@@ -139,43 +131,15 @@ function batchActivities(options: ApproveAndBonusOptions) {
   };
 }
 
-/**
- * One row, checked with validation.ts's field rules and normalised as checkApproveAndBonusInput
- * does ("5" → "5.00", reason and feedback trimmed), for the fields a batch row has: 10,000 rows
- * must validate well inside the SDK's 2-second limit on one workflow activation. Each payment
- * still validates its own input fully.
- */
+/** One row, checked and normalised as its payment will check it ("5" → "5.00", trimmed). */
 function checkRow(
   row: ApproveAndBonusInput,
   limits: ValidationLimits,
 ): { ok: true; value: ApproveAndBonusInput } | { ok: false; issues: ValidationIssue[] } {
-  const issues: ValidationIssue[] = [];
-  const text = (field: string, value: unknown, rule: (v: string) => string | undefined) => {
-    const message = typeof value === 'string' ? rule(value) : 'must be a string';
-    if (message !== undefined) issues.push({ field, message });
-  };
-  text('assignmentId', row.assignmentId, checkAssignmentId);
-  text('workerId', row.workerId, checkWorkerId);
-  text('reason', row.reason, checkReason);
-  if (row.bonusKey !== undefined) text('bonusKey', row.bonusKey, checkBonusKey);
-  if (row.requesterFeedback !== undefined) {
-    text('requesterFeedback', row.requesterFeedback, checkRequesterFeedback);
-  }
-  const amount =
-    typeof row.bonusAmount === 'string'
-      ? checkBonusAmount(row.bonusAmount, limits)
-      : { ok: false as const, message: 'must be a string' };
-  if (!amount.ok) issues.push({ field: 'bonusAmount', message: amount.message });
-  if (issues.length > 0 || !amount.ok) return { ok: false, issues };
-  const value: ApproveAndBonusInput = {
-    assignmentId: row.assignmentId,
-    workerId: row.workerId,
-    bonusAmount: formatCents(amount.cents),
-    reason: row.reason.trim(),
-  };
-  if (row.bonusKey !== undefined) value.bonusKey = row.bonusKey;
-  const feedback = row.requesterFeedback?.trim();
-  if (feedback) value.requesterFeedback = feedback;
+  const checked = checkApproveAndBonusInput(row, limits);
+  if (!checked.ok) return checked;
+  // The child gets the request as a caller would send it: bonusCents is the checker's own.
+  const { bonusCents: _cents, ...value } = checked.value;
   return { ok: true, value };
 }
 
