@@ -212,6 +212,25 @@ async function startChild(
   return wrapped;
 }
 
+/** CPU seconds used so far by the dev server and a child (null where unreadable). */
+function cpuNow(ctx: Context, child: BenchChild) {
+  return { server: cpuSeconds(ctx.serverPid), child: cpuSeconds(child.pid) };
+}
+
+/** Server and child CPU since `cpu0`, the child's peak RSS, then the child stopped. */
+async function finishChild(ctx: Context, child: BenchChild, cpu0: ReturnType<typeof cpuNow>) {
+  const cpu1 = cpuNow(ctx, child);
+  const since = (a: number | null, b: number | null) => (a !== null && b !== null ? b - a : null);
+  const peakRss = statusMB(child.pid, 'VmHWM');
+  const stopped = await stopChild(child);
+  return {
+    serverCpuS: since(cpu0.server, cpu1.server),
+    workerCpuS: since(cpu0.child, cpu1.child),
+    rss: peakRss ?? stopped.maxRssMB,
+    stopped,
+  };
+}
+
 async function stopChild(child: BenchChild) {
   try {
     child.send({ type: 'stop' });
@@ -367,8 +386,7 @@ async function runBaseline(ctx: Context, spec: RunSpec): Promise<RunRecord> {
   const load = loadAvg();
   let rss: number | null;
   try {
-    const server0 = cpuSeconds(ctx.serverPid);
-    const child0 = cpuSeconds(child.pid);
+    const cpu0 = cpuNow(ctx, child);
     const baselineRows: BaselineRow[] = rows.map(
       ({ assignmentId, workerId, bonusAmount, reason }) => ({
         assignmentId,
@@ -379,13 +397,7 @@ async function runBaseline(ctx: Context, spec: RunSpec): Promise<RunRecord> {
     );
     child.send({ type: 'run', rows: baselineRows });
     done = await child.next('done', ctx.runTimeoutMs);
-    const server1 = cpuSeconds(ctx.serverPid);
-    const child1 = cpuSeconds(child.pid);
-    if (server0 !== null && server1 !== null) serverCpuS = server1 - server0;
-    if (child0 !== null && child1 !== null) workerCpuS = child1 - child0;
-    rss = statusMB(child.pid, 'VmHWM');
-    const stopped = await stopChild(child);
-    rss ??= stopped.maxRssMB;
+    ({ serverCpuS, workerCpuS, rss } = await finishChild(ctx, child, cpu0));
   } finally {
     child.kill();
   }
@@ -488,8 +500,7 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
   const harness0 = process.cpuUsage();
   const load = loadAvg();
   try {
-    const server0 = cpuSeconds(ctx.serverPid);
-    const child0 = cpuSeconds(child.pid);
+    const cpu0 = cpuNow(ctx, child);
     t0 = Date.now();
     const handle = await ctx.client.workflow.start('payBatch', {
       taskQueue,
@@ -502,13 +513,9 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
       `${spec.case} (${spec.n} bonuses)`,
     );
     t1 = Date.now();
-    const server1 = cpuSeconds(ctx.serverPid);
-    const child1 = cpuSeconds(child.pid);
-    if (server0 !== null && server1 !== null) serverCpuS = server1 - server0;
-    if (child0 !== null && child1 !== null) workerCpuS = child1 - child0;
-    rss = statusMB(child.pid, 'VmHWM');
-    const stopped = await stopChild(child);
-    rss ??= stopped.maxRssMB;
+    const finished = await finishChild(ctx, child, cpu0);
+    ({ serverCpuS, workerCpuS, rss } = finished);
+    const { stopped } = finished;
     activityStarts = stopped.activityStarts;
     workerMemoryMB = stopped.memory ? { ...stopped.memory, idleRss: round(idleRss ?? 0) } : null;
   } finally {

@@ -91,8 +91,7 @@ export function exitWithLauncher(): void {
 }
 
 /** One line for the launcher's log: which memory settings the worker runs with. */
-export function describeWorkerMemory(plan: WorkerMemoryPlan): string {
-  if (!plan.relaunch) return `Node memory settings unchanged (${plan.reason})`;
+export function describeWorkerMemory(plan: Extract<WorkerMemoryPlan, { relaunch: true }>): string {
   const env = Object.keys(WORKER_ENV).map((name) => `${name}=${plan.env[name]}`);
   return (
     `worker process with ${[...plan.nodeArgs, ...env].join(' ')} ` +
