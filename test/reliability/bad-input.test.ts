@@ -168,29 +168,34 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Starts `workflowType` by name with each case's input; how each run ended, by case name. */
+function refusalsByName(workflowType: string, corpus: Corpus): Promise<string[]> {
+  return Promise.all(
+    corpus.cases.map(async (c, i) => {
+      const handle = await env.client.workflow.start(workflowType, {
+        taskQueue,
+        workflowId: `bad-${workflowType}-${taskQueue}-${i}`,
+        args: [buildInput(corpus, c)],
+        // A workflow task failing in a loop would hang here; fail fast instead.
+        workflowExecutionTimeout: '30s',
+      });
+      const err = await handle.result().then(
+        () => new Error(`${workflowType} completed`),
+        (e: unknown) => e,
+      );
+      const refusal =
+        err instanceof WorkflowFailedError ? describeRefusal(err, c.field) : String(err);
+      return `${c.name}: ${refusal}`;
+    }),
+  );
+}
+
 describe('the approveAndBonus workflow, started by name with a raw client', () => {
   const corpus = loadJson<Corpus>('approve-and-bonus-inputs.json');
 
   it(`refuses each of ${corpus.cases.length} malformed inputs as InvalidBonusRequest, before any MTurk call`, async () => {
     expect(corpus.cases.length).toBeGreaterThanOrEqual(40);
-    const outcomes = await Promise.all(
-      corpus.cases.map(async (c, i) => {
-        const handle = await env.client.workflow.start('approveAndBonus', {
-          taskQueue,
-          workflowId: `bad-input-${taskQueue}-${i}`,
-          args: [buildInput(corpus, c)],
-          // A workflow task failing in a loop would hang here; fail fast instead.
-          workflowExecutionTimeout: '30s',
-        });
-        const err = await handle.result().then(
-          () => new Error('the workflow completed'),
-          (e: unknown) => e,
-        );
-        const refusal =
-          err instanceof WorkflowFailedError ? describeRefusal(err, c.field) : String(err);
-        return `${c.name}: ${refusal}`;
-      }),
-    );
+    const outcomes = await refusalsByName('approveAndBonus', corpus);
     expect(outcomes).toEqual(
       corpus.cases.map((c) => `${c.name}: InvalidBonusRequest naming ${c.field}`),
     );
@@ -236,23 +241,7 @@ describe('the payBatch workflow, started by name with a raw client', () => {
   const corpus = loadJson<Corpus>('pay-batch-inputs.json');
 
   it(`refuses each of ${corpus.cases.length} malformed batches as InvalidBonusRequest, before any payment`, async () => {
-    const outcomes = await Promise.all(
-      corpus.cases.map(async (c, i) => {
-        const handle = await env.client.workflow.start('payBatch', {
-          taskQueue,
-          workflowId: `bad-batch-${taskQueue}-${i}`,
-          args: [buildInput(corpus, c)],
-          workflowExecutionTimeout: '30s',
-        });
-        const err = await handle.result().then(
-          () => new Error('the batch completed'),
-          (e: unknown) => e,
-        );
-        const refusal =
-          err instanceof WorkflowFailedError ? describeRefusal(err, c.field) : String(err);
-        return `${c.name}: ${refusal}`;
-      }),
-    );
+    const outcomes = await refusalsByName('payBatch', corpus);
     expect(outcomes).toEqual(
       corpus.cases.map((c) => `${c.name}: InvalidBonusRequest naming ${c.field}`),
     );
