@@ -122,7 +122,7 @@ function dynamicConfigArgs(): string[] {
 }
 
 /** The `temporal` command line of a dev server: loopback only, our search attributes. */
-export function devServerArgs(opts: {
+function devServerArgs(opts: {
   port: number;
   namespace: string;
   metricsPort: number;
