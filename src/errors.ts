@@ -27,6 +27,14 @@ export const FailureType = {
   ProductionNotConfirmed: 'ProductionNotConfirmed',
   /** The MTurk target configuration (MTURK_TARGET, MTURK_ENDPOINT) is invalid. */
   InvalidMTurkConfig: 'InvalidMTurkConfig',
+  /**
+   * MTurk's ledger already lists another bonus in this payment's place (an unkeyed bonus of
+   * another amount or reason for the assignment, or the same key with another amount or
+   * reason), or an existing payment workflow asks something else; nothing was paid.
+   */
+  PaymentConflict: 'PaymentConflict',
+  /** The payment was confirmed for another MTurk than the one this worker talks to. */
+  TargetMismatch: 'TargetMismatch',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

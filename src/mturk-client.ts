@@ -6,6 +6,7 @@
 import { MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from './errors';
+import type { MTurkTargetBinding } from './types';
 
 export type MTurkTarget = 'local' | 'sandbox' | 'production';
 
@@ -176,4 +177,43 @@ export function createMTurkClient(config: MTurkConfig): MTurkClient {
 export function describeTarget(config: Pick<MTurkConfig, 'target' | 'endpoint'>): string {
   const label = config.target === 'production' ? 'production (real money)' : config.target;
   return `${label} at ${config.endpoint}`;
+}
+
+/** Which MTurk an endpoint is: production and sandbox by host name, anything else local. */
+export function targetOfEndpoint(endpoint: string): MTurkTargetBinding {
+  const url = new URL(endpoint);
+  const host = url.hostname.toLowerCase().replace(/\.+$/, '');
+  const name =
+    host === new URL(PRODUCTION_ENDPOINT).hostname
+      ? 'production'
+      : host === new URL(SANDBOX_ENDPOINT).hostname
+        ? 'sandbox'
+        : 'local';
+  return { name, endpoint: url.origin + url.pathname.replace(/\/+$/, '') };
+}
+
+/** The binding for a config: what `pay` confirms and what a worker compares against. */
+export function targetBinding(
+  config: Pick<MTurkConfig, 'target' | 'endpoint'>,
+): MTurkTargetBinding {
+  return { name: config.target, endpoint: targetOfEndpoint(config.endpoint).endpoint };
+}
+
+/** The MTurk a client talks to, from its configured endpoint. */
+export async function targetOfClient(client: MTurkClient): Promise<MTurkTargetBinding> {
+  const endpoint = await client.config.endpoint?.();
+  if (!endpoint) {
+    // No explicit endpoint: the SDK resolves MTurk's regional production endpoint.
+    return { name: 'production', endpoint: PRODUCTION_ENDPOINT };
+  }
+  const port = endpoint.port !== undefined ? `:${endpoint.port}` : '';
+  return targetOfEndpoint(`${endpoint.protocol}//${endpoint.hostname}${port}${endpoint.path}`);
+}
+
+/** Same MTurk: same target name and the same endpoint (scheme, host, port and path). */
+export function sameTarget(a: MTurkTargetBinding, b: MTurkTargetBinding): boolean {
+  return (
+    a.name === b.name &&
+    targetOfEndpoint(a.endpoint).endpoint === targetOfEndpoint(b.endpoint).endpoint
+  );
 }

@@ -8,18 +8,29 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
  * It depends only on the workflow ID, the bonus key and the token generation, so it is the
  * same on every activity retry, on another worker after a crash, after `temporal workflow
  * reset` and after continue-as-new: MTurk then refuses a second payment within its 24-hour
- * token memory. The generation only moves when MTurk says a token was used but lists no
- * payment for it (a token burnt by a failed call), never on an ordinary retry.
+ * token memory. The generation moves only after MTurk answered the current token's call with a
+ * refusal that means nothing was paid (insufficient funds, a validation refusal), or when an
+ * operator explicitly asks for a new token; never after a lost answer, a timeout or a
+ * duplicate-token answer.
  *
  * Pure and deterministic, so workflow code may call it.
  */
+/**
+ * Largest generation: "tm1-999999-" plus 48 hex characters is 59, inside MTurk's 64. A
+ * generation moves once per definitive refusal (e.g. each insufficient-funds answer), so this is
+ * years of hourly funds re-checks.
+ */
+export const MAX_TOKEN_GENERATION = 999_999;
+
 export function bonusRequestToken(
   workflowId: string,
   bonusKey: string | undefined,
   generation: number,
 ): string {
-  if (!Number.isInteger(generation) || generation < 0 || generation > 9999) {
-    throw new RangeError(`token generation must be an integer 0..9999, got ${generation}`);
+  if (!Number.isInteger(generation) || generation < 0 || generation > MAX_TOKEN_GENERATION) {
+    throw new RangeError(
+      `token generation must be an integer 0..${MAX_TOKEN_GENERATION}, got ${generation}`,
+    );
   }
   const digest = bytesToHex(sha256(utf8ToBytes(`${workflowId}\n${bonusKey ?? ''}`)));
   return `tm1-${generation}-${digest.slice(0, 48)}`;

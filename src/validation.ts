@@ -14,9 +14,16 @@
  *   characters (our choice, not MTurk's) and RequesterFeedback at 1024 (the limit the legacy
  *   MTurk API documented for approval feedback).
  */
+import { reasonSentToMTurk } from './bonus-reason';
 import { invalidBonusRequest, type ValidationIssue } from './errors';
+import { endsWithKeyMarker } from './ledger-match';
 import { formatCents, tryParseDollarsToCents } from './money';
-import type { ApproveAndBonusInput, ApproveAssignmentInput, SendBonusInput } from './types';
+import type {
+  ApproveAndBonusInput,
+  ApproveAssignmentInput,
+  MTurkTargetBinding,
+  SendBonusInput,
+} from './types';
 
 /** Default cap on one bonus: $100.00. MTurk has no documented maximum; a typo should not pay $5000. */
 export const DEFAULT_MAX_BONUS_CENTS = 10_000;
@@ -113,6 +120,42 @@ export function checkReason(value: string): string | undefined {
   return describeForbiddenText(trimmed);
 }
 
+/**
+ * A reason a caller gives for a payment: as {@link checkReason}, and it must not end with the
+ * marker a keyed bonus carries on MTurk's ledger (" (bonus <key>)", see ledger-match.ts), or an
+ * unkeyed bonus could be taken for a keyed one there.
+ */
+export function checkPaymentReason(value: string): string | undefined {
+  const message = checkReason(value);
+  if (message !== undefined) return message;
+  if (endsWithKeyMarker(value)) {
+    return (
+      'must not end with "(bonus <key>)": that suffix marks a keyed bonus on MTurk\'s ledger ' +
+      '(set bonusKey instead, and the key is appended for you)'
+    );
+  }
+  return undefined;
+}
+
+const TARGET_NAMES = new Set(['local', 'sandbox', 'production']);
+
+/** The MTurk target a payment was confirmed for: `{ name, endpoint }` (see types.ts). */
+export function checkTargetBinding(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'must be an object { name, endpoint }';
+  }
+  const { name, endpoint, ...rest } = value as Record<string, unknown>;
+  if (typeof name !== 'string' || !TARGET_NAMES.has(name)) {
+    return `name must be local, sandbox or production, got ${JSON.stringify(name)}`;
+  }
+  if (typeof endpoint !== 'string' || !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    return `endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`;
+  }
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `has unknown fields: ${unknown.join(', ')}`;
+  return undefined;
+}
+
 export function checkRequesterFeedback(value: string): string | undefined {
   if (value.length > REQUESTER_FEEDBACK_MAX_LENGTH) {
     return `must be at most ${REQUESTER_FEEDBACK_MAX_LENGTH} characters, got ${value.length}`;
@@ -184,12 +227,14 @@ type FieldRule =
       normalise?: Normalise;
     }
   | { kind: 'amount'; required: true }
-  | { kind: 'flag'; required: false };
+  | { kind: 'flag'; required: false }
+  | { kind: 'target'; required: false };
 
 const TYPE_MESSAGES: Record<FieldRule['kind'], string> = {
   text: 'must be a string',
   amount: 'must be a string of dollars such as "1.20"',
   flag: 'must be true or false',
+  target: 'must be an object { name, endpoint }',
 };
 
 type Rule = (value: string) => string | undefined;
@@ -208,6 +253,9 @@ const optional = (rule: Rule, normalise?: Normalise): FieldRule => ({
 });
 /** Reason as sent: trimmed (checkReason has refused an empty one). */
 const REASON = required(checkReason, (value) => value.trim());
+/** A caller's reason: as REASON, and not ending like a keyed bonus's reason. */
+const PAYMENT_REASON = required(checkPaymentReason, (value) => value.trim());
+const TARGET: FieldRule = { kind: 'target', required: false };
 /** Feedback as sent: trimmed; empty feedback becomes absent. */
 const FEEDBACK = optional(checkRequesterFeedback, (value) => value.trim() || undefined);
 const FLAG: FieldRule = { kind: 'flag', required: false };
@@ -218,11 +266,12 @@ const APPROVE_AND_BONUS_FIELDS: Record<string, FieldRule> = {
   assignmentId: required(checkAssignmentId),
   workerId: required(checkWorkerId),
   bonusAmount: AMOUNT,
-  reason: REASON,
+  reason: PAYMENT_REASON,
   requesterFeedback: FEEDBACK,
   overrideRejection: FLAG,
   bonusKey: optional(checkBonusKey),
   skipApproval: FLAG,
+  target: TARGET,
 };
 
 const SEND_BONUS_FIELDS: Record<string, FieldRule> = {
@@ -232,12 +281,15 @@ const SEND_BONUS_FIELDS: Record<string, FieldRule> = {
   reason: REASON,
   uniqueRequestToken: required(checkUniqueRequestToken),
   priorPaymentPossible: FLAG,
+  bonusKey: optional(checkBonusKey),
+  target: TARGET,
 };
 
 const APPROVE_ASSIGNMENT_FIELDS: Record<string, FieldRule> = {
   assignmentId: required(checkAssignmentId),
   requesterFeedback: FEEDBACK,
   overrideRejection: FLAG,
+  target: TARGET,
 };
 
 /**
@@ -265,6 +317,14 @@ function checkFields<T>(
     if (rule.kind === 'flag') {
       if (typeof given === 'boolean') value[field] = given;
       else issues.push({ field, message: TYPE_MESSAGES.flag });
+      continue;
+    }
+    if (rule.kind === 'target') {
+      const message = checkTargetBinding(given);
+      if (message === undefined) {
+        const { name, endpoint } = given as MTurkTargetBinding;
+        value[field] = { name, endpoint: endpoint.replace(/\/+$/, '') };
+      } else issues.push({ field, message });
       continue;
     }
     if (typeof given !== 'string') {
@@ -305,7 +365,26 @@ export function checkApproveAndBonusInput(
   input: unknown,
   limits: ValidationLimits = {},
 ): CheckResult<ValidatedApproveAndBonusInput> {
-  return checkFields(input, APPROVE_AND_BONUS_FIELDS, limits);
+  const checked = checkFields<ValidatedApproveAndBonusInput>(
+    input,
+    APPROVE_AND_BONUS_FIELDS,
+    limits,
+  );
+  if (!checked.ok) return checked;
+  // The preview must refuse what the payment would: a keyed reason is longer on MTurk.
+  const sent = reasonSentToMTurk(checked.value.reason, checked.value.bonusKey);
+  if (sent.length > REASON_MAX_LENGTH) {
+    return {
+      ok: false,
+      issues: [
+        {
+          field: 'reason',
+          message: `with the bonus key appended it is ${sent.length} characters, at most ${REASON_MAX_LENGTH}`,
+        },
+      ],
+    };
+  }
+  return checked;
 }
 
 export function checkSendBonusInput(

@@ -5,9 +5,9 @@
  * crash, a timeout, a dropped response). Each activity therefore first finds out whether its
  * work is already done on MTurk and only then acts:
  * - approveAssignment reads the assignment's status before approving;
- * - sendBonus always sends a UniqueRequestToken (MTurk refuses a second payment with the same
- *   token for 24 hours), and on a retry, or when the workflow says an earlier payment may exist,
- *   looks the payment up in ListBonusPayments before paying.
+ * - sendBonus looks the payment up in ListBonusPayments before every SendBonus, and always
+ *   sends the workflow's UniqueRequestToken (MTurk refuses a second payment with the same token
+ *   for 24 hours); a duplicate-token answer is confirmed on the ledger, never paid past.
  *
  * Built as a factory over an injected MTurkClient (the samples-typescript pattern), so the
  * worker builds one client and tests point a real client at the emulator.
@@ -24,11 +24,20 @@ import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { readAssignment } from './read-assignment';
-import { formatCents, tryParseDollarsToCents } from '../money';
+import {
+  describeLedgerEntry,
+  listedAmountCents,
+  matchLedger,
+  type LedgerEntry,
+} from '../ledger-match';
+import { formatCents } from '../money';
+import { sameTarget, targetOfClient } from '../mturk-client';
 import { classifyMTurkError, isDuplicateTokenError, rethrowMTurkError } from '../mturk-errors';
 import type {
   ApproveAssignmentInput,
   ApproveAssignmentResult,
+  FoundBy,
+  MTurkTargetBinding,
   SendBonusInput,
   SendBonusResult,
 } from '../types';
@@ -47,6 +56,25 @@ export interface MTurkActivityDeps {
   maxBonusCents?: number;
   /** Clock for log timings; default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The MTurk this worker pays into, for refusing payments confirmed for another one. Default:
+   * read from the client's endpoint (production and sandbox hosts by name, anything else local).
+   */
+  target?: MTurkTargetBinding;
+}
+
+/** lookUpBonus's input: a sendBonus input, plus reasons an older run may have sent. */
+export type LookUpBonusInput = SendBonusInput & { otherReasons?: string[] };
+
+export interface LookUpBonusResult {
+  /** The bonus is on MTurk's ledger. */
+  listed: boolean;
+  grantTime?: string;
+}
+
+/** The request ID in MTurk's duplicate-token message ("... (request ID abc-123)"). */
+function requestIdIn(message: string): string | undefined {
+  return /request ?id[:\s]+([A-Za-z0-9-]{8,})/i.exec(message)?.[1];
 }
 
 export interface AccountBalance {
@@ -82,6 +110,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
   ): Promise<ApproveAssignmentResult> {
     const request = validateApproveAssignmentInput(input);
     const { assignmentId } = request;
+    await checkTarget(request.target);
     const started = now().getTime();
 
     // Nearly every assignment is still Submitted: approve straight away, and read its status
@@ -175,28 +204,12 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     }
   }
 
-  /** Amounts as MTurk lists them; tolerates the "5." its own pattern allows. */
-  function listedAmountCents(amount: string | undefined): number | undefined {
-    if (amount === undefined) return undefined;
-    const parsed = tryParseDollarsToCents(amount.trim().replace(/\.$/, ''));
-    return parsed.ok ? parsed.cents : undefined;
-  }
-
-  function isOurPayment(payment: BonusPayment, request: ValidatedSendBonusInput): boolean {
-    return (
-      payment.AssignmentId === request.assignmentId &&
-      payment.WorkerId === request.workerId &&
-      listedAmountCents(payment.BonusAmount) === request.bonusCents &&
-      (payment.Reason ?? '').trim() === request.reason
-    );
-  }
-
   /**
-   * Looks for a bonus matching this request in ListBonusPayments. MTurk does not list the
-   * token, so a match is the same assignment, worker, amount (in cents) and trimmed reason.
+   * Every bonus ListBonusPayments lists for the assignment (all pages). A partial listing could
+   * make "not paid" look true, so one that does not end fails the attempt instead.
    */
-  async function findPayment(request: ValidatedSendBonusInput): Promise<BonusPayment | undefined> {
-    const { assignmentId } = request;
+  async function listBonuses(assignmentId: string): Promise<BonusPayment[]> {
+    const listed: BonusPayment[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_BONUS_PAGES; page++) {
       let output;
@@ -211,40 +224,88 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
       } catch (err) {
         rethrowMTurkError(err, { operation: 'ListBonusPayments', assignmentId });
       }
-      const match = (output.BonusPayments ?? []).find((p) => isOurPayment(p, request));
-      if (match) return match;
-      if (!output.NextToken || output.NextToken === nextToken) return undefined;
+      listed.push(...(output.BonusPayments ?? []));
+      if (!output.NextToken || output.NextToken === nextToken) return listed;
       nextToken = output.NextToken;
     }
-    // Concluding "not paid" from a partial listing could pay twice: fail the attempt instead
-    // (retryable, so it shows up in the workflow's history rather than paying blind).
+    // Retryable, so it shows up in the workflow's history rather than paying blind.
     throw new Error(
       `ListBonusPayments for assignment ${assignmentId} did not end after ${MAX_BONUS_PAGES} pages`,
     );
   }
 
+  /** What MTurk's ledger lists for this payment (see ledger-match.ts for the rules). */
+  async function lookUp(request: ValidatedSendBonusInput, otherReasons?: readonly string[]) {
+    return matchLedger(await listBonuses(request.assignmentId), {
+      assignmentId: request.assignmentId,
+      workerId: request.workerId,
+      bonusCents: request.bonusCents,
+      reason: request.reason,
+      bonusKey: request.bonusKey,
+      otherReasons,
+    });
+  }
+
+  function paymentConflict(
+    request: ValidatedSendBonusInput,
+    entries: LedgerEntry[],
+  ): ApplicationFailure {
+    const place = request.bonusKey
+      ? `bonus key ${request.bonusKey}`
+      : 'its one unkeyed bonus (give a deliberate second bonus a bonusKey)';
+    return ApplicationFailure.create({
+      type: FailureType.PaymentConflict,
+      message:
+        `MTurk already lists a bonus for assignment ${request.assignmentId} and worker ` +
+        `${request.workerId} in the place of ${place}: ${entries.map(describeLedgerEntry).join('; ')}. ` +
+        `This payment (${request.bonusAmount} ${JSON.stringify(request.reason)}) was not sent.`,
+      nonRetryable: true,
+      details: [
+        { assignmentId: request.assignmentId, workerId: request.workerId, listed: entries },
+      ],
+    });
+  }
+
+  /** Refuses a payment confirmed for another MTurk than this worker's, before any call. */
+  async function checkTarget(binding: MTurkTargetBinding | undefined): Promise<void> {
+    if (binding === undefined) return;
+    const own = await ownTarget();
+    if (sameTarget(binding, own)) return;
+    throw ApplicationFailure.create({
+      type: FailureType.TargetMismatch,
+      message:
+        `This payment was confirmed for MTurk ${binding.name} at ${binding.endpoint}, but this ` +
+        `worker pays into MTurk ${own.name} at ${own.endpoint}; nothing was sent`,
+      nonRetryable: true,
+      details: [{ confirmedFor: binding, worker: own }],
+    });
+  }
+
   /**
-   * Pays a bonus at most once per token, and not again when a matching payment is listed.
-   * Returns `paid`, `already-paid` or `token-used-unconfirmed` (see SendBonusResult).
+   * Pays a bonus at most once. First, always, the ledger: whatever started this run (a retry, a
+   * reset, a restart of the workflow ID, a rerun after Temporal forgot the workflow, another
+   * tool) only MTurk's ledger knows what was paid. Then SendBonus with the workflow's token.
+   * Returns `paid`, `already-paid` or `token-used-unconfirmed` (see SendBonusResult); throws
+   * PaymentConflict when the ledger holds another bonus in this payment's place.
    */
   async function sendBonus(input: SendBonusInput): Promise<SendBonusResult> {
     const request = validateSendBonusInput(input, { maxBonusCents: deps.maxBonusCents });
     const { assignmentId, workerId, uniqueRequestToken: token, bonusAmount: amount } = request;
+    await checkTarget(request.target);
     const attempt = Context.current().info.attempt;
     const started = now().getTime();
     const logFields = { assignmentId, workerId, amount, token, attempt };
+    // This run may already have paid: an earlier attempt of this activity, or an earlier call.
+    const ownAttemptBefore = attempt > 1 || request.priorPaymentPossible === true;
 
-    // A retry may follow a call that paid but whose answer was lost; and past MTurk's 24-hour
-    // token memory, or with a new token, only the listing can tell us.
-    if (attempt > 1 || request.priorPaymentPossible) {
-      const prior = await findPayment(request);
-      if (prior) {
-        logger().info('MTurk bonus already paid (found in ListBonusPayments)', {
-          ...logFields,
-          status: 'already-paid',
-        });
-        return { status: 'already-paid', amount, token };
-      }
+    const before = await lookUp(request);
+    if (before.kind === 'conflict') throw paymentConflict(request, before.entries);
+    if (before.kind === 'paid') {
+      logger().info('MTurk bonus already paid (found in ListBonusPayments)', {
+        ...logFields,
+        status: 'already-paid',
+      });
+      return alreadyPaid(request, 'listing', ownAttemptBefore, before.entry);
     }
 
     try {
@@ -276,23 +337,67 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
         if (classification.retryable) throw err;
         throw classification.failure;
       }
-      // MTurk says this token was already used: find out whether that call paid this bonus.
-      const prior = await findPayment(request);
-      if (prior) {
-        logger().info('MTurk bonus already paid (token reused, payment listed)', {
+      // MTurk says a call with this token exists: the bonus was paid, by this run or an earlier
+      // one. Confirm it on the ledger; if the listing does not show it yet, say so and let the
+      // workflow keep checking. Never a reason to pay under another token.
+      const after = await lookUp(request);
+      if (after.kind === 'conflict') throw paymentConflict(request, after.entries);
+      if (after.kind === 'paid') {
+        logger().info('MTurk bonus already paid (token used, payment listed)', {
           ...logFields,
           status: 'already-paid',
         });
-        return { status: 'already-paid', amount, token };
+        return alreadyPaid(request, 'token', ownAttemptBefore, after.entry);
       }
-      // Used token, no matching payment: do not guess. The workflow decides (new token).
-      logger().warn('MTurk token used but no matching payment listed', {
+      const mturkMessage = err instanceof Error ? err.message : String(err);
+      const originalRequestId = requestIdIn(mturkMessage);
+      logger().warn('MTurk token used but the payment is not listed yet', {
         ...logFields,
         status: 'token-used-unconfirmed',
-        mturkMessage: err instanceof Error ? err.message : String(err),
+        originalRequestId,
       });
-      return { status: 'token-used-unconfirmed', amount, token };
+      return {
+        status: 'token-used-unconfirmed',
+        amount,
+        token,
+        foundAfterOwnAttempt: ownAttemptBefore,
+        ...(originalRequestId !== undefined && { originalRequestId }),
+      };
     }
+  }
+
+  function alreadyPaid(
+    request: ValidatedSendBonusInput,
+    foundBy: FoundBy,
+    foundAfterOwnAttempt: boolean,
+    entry: LedgerEntry,
+  ): SendBonusResult {
+    return {
+      status: 'already-paid',
+      amount: request.bonusAmount,
+      token: request.uniqueRequestToken,
+      foundBy,
+      foundAfterOwnAttempt,
+      ...(entry.grantTime !== undefined && { grantTime: entry.grantTime }),
+    };
+  }
+
+  /**
+   * Only the ledger lookup of {@link sendBonus}, never a payment: the workflow asks it while it
+   * waits for a lagging listing to show a bonus whose token MTurk says was used.
+   */
+  async function lookUpBonus(input: LookUpBonusInput): Promise<LookUpBonusResult> {
+    const { otherReasons, ...send } = input;
+    const request = validateSendBonusInput(send, { maxBonusCents: deps.maxBonusCents });
+    await checkTarget(request.target);
+    const found = await lookUp(request, otherReasons);
+    if (found.kind === 'conflict') throw paymentConflict(request, found.entries);
+    return found.kind === 'paid'
+      ? {
+          listed: true,
+          ...(found.entry.grantTime !== undefined && { grantTime: found.entry.grantTime }),
+        }
+      : { listed: false };
   }
 
   /** The account balance, for checking that bonus plus fee is covered before paying. */
@@ -314,12 +419,24 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     return { availableBalance: available, ...(onHold !== undefined && { onHoldBalance: onHold }) };
   }
 
+  /** Resolved once: the MTurk this worker's client talks to. */
+  let ownTargetPromise: Promise<MTurkTargetBinding> | undefined;
+  function ownTarget(): Promise<MTurkTargetBinding> {
+    ownTargetPromise ??= deps.target
+      ? Promise.resolve(deps.target)
+      : targetOfClient(client).catch((err: unknown) => {
+          ownTargetPromise = undefined;
+          throw err;
+        });
+    return ownTargetPromise;
+  }
+
   function normaliseDollars(value: string | undefined): string | undefined {
     const cents = listedAmountCents(value);
     return cents === undefined ? undefined : formatCents(cents);
   }
 
-  return { approveAssignment, sendBonus, getAccountBalance };
+  return { approveAssignment, sendBonus, lookUpBonus, getAccountBalance };
 }
 
 export type MTurkActivities = ReturnType<typeof createMTurkActivities>;

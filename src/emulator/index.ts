@@ -38,6 +38,10 @@ export interface EmulatorOptions {
   consumeTokenOnFailure?: boolean;
   /** Rounding of fractional fee cents. Default 'half-up'. */
   feeRounding?: FeeRounding;
+  /** ListBonusPayments shows a bonus only this long after its grant. Default 0. */
+  listingLagMs?: number;
+  /** Store reasons normalised (NFC, whitespace collapsed, trimmed). Default false. */
+  normaliseReasons?: boolean;
   allowNonLoopback?: boolean;
   /** The clock (epoch ms). Default Date.now. */
   now?: () => number;
@@ -88,6 +92,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     tokenTtlMs: opts.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS,
     consumeTokenOnFailure: opts.consumeTokenOnFailure ?? false,
     feeRounding: opts.feeRounding ?? 'half-up',
+    listingLagMs: opts.listingLagMs ?? 0,
+    normaliseReasons: opts.normaliseReasons ?? false,
   });
   store.configure(store.config); // validates the options
   store.commit(); // a loaded state file is compacted into a fresh snapshot at once

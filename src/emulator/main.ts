@@ -8,6 +8,7 @@ import { startEmulator, type FeeRounding } from './index';
 
 const USAGE = `usage: npm run emulator -- [--port 4566] [--host 127.0.0.1] [--allow-non-loopback]
        [--state FILE] [--token-ttl-ms N] [--consume-token-on-failure]
+       [--listing-lag-ms N] [--normalise-reasons]
        [--fee-rounding half-up|up|down]`;
 
 function intArg(name: string, v: string | undefined, fallback: number): number {
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
       'token-ttl-ms': { type: 'string' },
       'consume-token-on-failure': { type: 'boolean', default: false },
       'fee-rounding': { type: 'string' },
+      'listing-lag-ms': { type: 'string' },
+      'normalise-reasons': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -50,6 +53,11 @@ async function main(): Promise<void> {
         : intArg('token-ttl-ms', values['token-ttl-ms'], 0),
     consumeTokenOnFailure: values['consume-token-on-failure'],
     feeRounding: feeRounding as FeeRounding | undefined,
+    listingLagMs:
+      values['listing-lag-ms'] === undefined
+        ? undefined
+        : intArg('listing-lag-ms', values['listing-lag-ms'], 0),
+    normaliseReasons: values['normalise-reasons'],
   });
   console.log(`MTurk emulator listening on ${emu.url}`);
   if (values.state) console.log(`state file: ${values.state}`);

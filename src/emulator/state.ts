@@ -187,6 +187,8 @@ export class Store {
       tokenTtlMs: opts.tokenTtlMs,
       consumeTokenOnFailure: opts.consumeTokenOnFailure,
       feeRounding: opts.feeRounding,
+      listingLagMs: opts.listingLagMs,
+      normaliseReasons: opts.normaliseReasons,
     };
     if (this.file) this.load(this.file);
   }
@@ -391,7 +393,17 @@ export class Store {
   configure(partial: Partial<RuntimeConfig>): RuntimeConfig {
     if (partial === null || typeof partial !== 'object')
       throw new AdminError('config must be an object');
-    const { tokenTtlMs, consumeTokenOnFailure, feeRounding } = partial;
+    const { tokenTtlMs, consumeTokenOnFailure, feeRounding, listingLagMs, normaliseReasons } =
+      partial;
+    if (
+      listingLagMs !== undefined &&
+      (typeof listingLagMs !== 'number' || !Number.isFinite(listingLagMs) || listingLagMs < 0)
+    ) {
+      throw new AdminError('listingLagMs must be a finite number >= 0');
+    }
+    if (normaliseReasons !== undefined && typeof normaliseReasons !== 'boolean') {
+      throw new AdminError('normaliseReasons must be a boolean');
+    }
     if (tokenTtlMs !== undefined && (typeof tokenTtlMs !== 'number' || !(tokenTtlMs >= 0))) {
       throw new AdminError('tokenTtlMs must be a number >= 0');
     }
@@ -405,6 +417,8 @@ export class Store {
     if (consumeTokenOnFailure !== undefined)
       this.config.consumeTokenOnFailure = consumeTokenOnFailure;
     if (feeRounding !== undefined) this.config.feeRounding = feeRounding;
+    if (listingLagMs !== undefined) this.config.listingLagMs = listingLagMs;
+    if (normaliseReasons !== undefined) this.config.normaliseReasons = normaliseReasons;
     return { ...this.config };
   }
 
@@ -926,7 +940,9 @@ export class Store {
       hitId: a.hitId,
       amountCents: amount,
       feeCents: fee,
-      reason: input.Reason as string,
+      reason: this.config.normaliseReasons
+        ? (input.Reason as string).normalize('NFC').replace(/\s+/gu, ' ').trim()
+        : (input.Reason as string),
       token: typeof token === 'string' ? token : null,
       requestId,
       time: now,
@@ -955,6 +971,9 @@ export class Store {
       idx = this.bonusesByAssignment.get(asgId!) ?? [];
       key = `BA:${asgId}`;
     }
+    // A lagging listing: bonuses granted within the lag are not shown yet.
+    const lag = this.config.listingLagMs;
+    if (lag > 0) idx = idx.filter((i) => now - this.bonuses[i]!.time >= lag);
     const max = (input.MaxResults as number | undefined) ?? DEFAULT_PAGE_SIZE;
     const start = input.NextToken ? decodePageToken(input.NextToken as string, key) : 0;
     const slice = idx.slice(start, start + max);

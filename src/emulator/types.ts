@@ -89,4 +89,11 @@ export interface RuntimeConfig {
   tokenTtlMs: number;
   consumeTokenOnFailure: boolean;
   feeRounding: FeeRounding;
+  /**
+   * ListBonusPayments shows a bonus only this long (emulator clock) after its grant: an
+   * eventually consistent listing, which MTurk's documentation neither promises nor rules out.
+   */
+  listingLagMs: number;
+  /** Store reasons normalised (Unicode NFC, whitespace runs as one space, trimmed). */
+  normaliseReasons: boolean;
 }

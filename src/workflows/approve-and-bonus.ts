@@ -21,7 +21,7 @@ import type { createMTurkActivities } from '../activities';
 import { FailureType, invalidBonusRequest, type ValidationIssue } from '../errors';
 import { tryParseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
-import { bonusRequestToken } from '../token';
+import { MAX_TOKEN_GENERATION, bonusRequestToken } from '../token';
 import { reasonSentToMTurk } from '../bonus-reason';
 import type {
   ApproveAndBonusInput,
@@ -42,10 +42,22 @@ export interface ApproveAndBonusOptions {
   /** Pause after MTurk stayed unreachable for a whole activity schedule-to-close window (default 10 minutes). */
   outagePause?: Duration;
   /**
-   * Look the payment up in ListBonusPayments before the first SendBonus: set when an earlier run
-   * of this workflow ID may have paid (payBonus sets it when it restarts a failed run).
+   * Kept for callers of earlier versions: every SendBonus is now preceded by a ledger lookup,
+   * whatever started the run.
    */
   lookUpFirst?: boolean;
+  /**
+   * After MTurk says the token was used, how long to keep re-checking a listing that does not
+   * show the bonus yet before the payment waits as `unconfirmed` (default 15 minutes).
+   */
+  confirmationWindow?: Duration;
+  /** How often an `unconfirmed` payment looks at the listing again (default 1 hour). */
+  unconfirmedRecheckInterval?: Duration;
+  /**
+   * Token generation to start from (payBonus sets it when it restarts a payment whose earlier
+   * run had a token refused, so the restart does not send a token MTurk may have used up).
+   */
+  firstTokenGeneration?: number;
   /** Limit of one MTurk activity attempt (default 30 s). */
   activityStartToCloseTimeout?: Duration;
   /** First retry delay of an MTurk activity (default 1 s, doubling). */
@@ -60,6 +72,29 @@ export interface ApproveAndBonusCarriedState {
   approval?: ApproveAssignmentResult;
   /** True once any SendBonus may have reached MTurk. */
   bonusAttempted: boolean;
+  /** The Reason sent to MTurk (absent when carried by a version that did not record it). */
+  mturkReason?: string;
+  /** MTurk refused the current token's call in a way that means nothing was paid. */
+  tokenRefused?: boolean;
+  /** Set while MTurk says the token was used and the listing does not show the bonus. */
+  confirming?: ConfirmingState;
+}
+
+/** A used token whose bonus the listing has not shown yet. */
+export interface ConfirmingState {
+  /** Workflow time (epoch ms) of the duplicate-token answer. */
+  since: number;
+  originalRequestId?: string;
+  /** This run had sent a SendBonus before (the bonus is most likely its own). */
+  afterOwnAttempt: boolean;
+  /** The confirmation window passed: waiting for the listing or an operator. */
+  unconfirmed: boolean;
+}
+
+/** What an operator says with payUnderNewToken (kept in the workflow's history). */
+export interface PayUnderNewTokenRequest {
+  /** Who decided, and why: e.g. "alice: MTurk support confirmed no bonus was granted". */
+  note?: string;
 }
 
 export type ApproveAndBonusWorkflowInput = ApproveAndBonusInput & {
@@ -71,6 +106,11 @@ export type ApproveAndBonusWorkflowInput = ApproveAndBonusInput & {
 export const statusQuery = defineQuery<PaymentStatus>('status');
 /** Tell a payment waiting for funds that the balance was topped up. */
 export const fundsAddedSignal = defineSignal('fundsAdded');
+/**
+ * An operator's decision for an `unconfirmed` payment: pay under a new token. MTurk said the
+ * current token was used, so this may pay the worker a second time; ignored in any other state.
+ */
+export const payUnderNewTokenSignal = defineSignal<[PayUnderNewTokenRequest?]>('payUnderNewToken');
 
 function mturkActivities(options: ApproveAndBonusOptions) {
   return proxyActivities<ReturnType<typeof createMTurkActivities>>({
@@ -92,6 +132,8 @@ function mturkActivities(options: ApproveAndBonusOptions) {
 const DURATION_OPTIONS = [
   'fundsRecheckInterval',
   'outagePause',
+  'confirmationWindow',
+  'unconfirmedRecheckInterval',
   'activityStartToCloseTimeout',
   'retryInitialInterval',
   'retryMaximumInterval',
@@ -140,11 +182,23 @@ export function checkApproveAndBonusOptions(options: unknown): { maxBonusCents?:
   if (o.lookUpFirst !== undefined && typeof o.lookUpFirst !== 'boolean') {
     issues.push({ field: 'options.lookUpFirst', message: 'must be true or false' });
   }
+  const first = o.firstTokenGeneration;
+  if (
+    first !== undefined &&
+    (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > MAX_GENERATION)
+  ) {
+    issues.push({
+      field: 'options.firstTokenGeneration',
+      message: `must be an integer 0-${MAX_GENERATION}`,
+    });
+  }
   if (issues.length > 0) throw invalidBonusRequest(issues);
   return { maxBonusCents };
 }
 
-const MAX_TOKEN_GENERATIONS = 5;
+const MAX_GENERATION = MAX_TOKEN_GENERATION;
+/** Only for histories of runs before CONFIRM_USED_TOKEN_PATCH (see below). */
+const LEGACY_MAX_TOKEN_GENERATIONS = 5;
 /** patched() ID: a keyed bonus carries its key in the reason (see bonus-reason.ts). */
 const KEYED_REASON_PATCH = 'bonus-key-in-reason';
 /**
@@ -154,16 +208,49 @@ const KEYED_REASON_PATCH = 'bonus-key-in-reason';
  * about a quarter of the dev server's CPU per payment in the benchmark.
  */
 const SEARCHED_STATES_PATCH = 'bonus-state-upserts-searched-only';
+/**
+ * patched() ID: a duplicate-token answer whose bonus is not listed is confirmed on the ledger
+ * (and waits as `unconfirmed`), where earlier runs moved to a new token and paid again.
+ */
+const CONFIRM_USED_TOKEN_PATCH = 'confirm-used-token-on-ledger';
 /** In progress and short: the `status` query reports them, search keeps showing "started". */
 const UNSEARCHED_STATES: ReadonlySet<PaymentState> = new Set(['approving', 'paying']);
-/** Waiting for funds adds a few events per re-check; start a fresh history well before it matters. */
+/** Searched states that "paying" replaces when the payment goes on. */
+const WAITING_STATES: ReadonlySet<PaymentState | undefined> = new Set([
+  'waiting-for-funds',
+  'unconfirmed',
+]);
+/** Waiting adds a few events per re-check; start a fresh history well before it matters. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
+/** Re-checks of a lagging listing: 5 s, doubling, at most 2 minutes apart. */
+const CONFIRM_FIRST_DELAY_MS = 5_000;
+const CONFIRM_MAX_DELAY_MS = 120_000;
+/**
+ * SendBonus refusals that mean nothing was paid under the token: a later run may need the next
+ * generation (MTurk may remember a refused token, `consumeTokenOnFailure` in the emulator).
+ */
+const NOTHING_PAID_REFUSALS: ReadonlySet<string> = new Set([
+  FailureType.InsufficientFunds,
+  FailureType.MTurkRequestRejected,
+  FailureType.WorkerMismatch,
+  FailureType.AssignmentNotFound,
+]);
+
+function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  if (err instanceof ApplicationFailure) return err;
+  return undefined;
+}
 
 function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
-    return err.cause.type ?? undefined;
-  if (err instanceof ApplicationFailure) return err.type ?? undefined;
-  return undefined;
+  return applicationFailureOf(err)?.type ?? undefined;
+}
+
+/** True when MTurk answered a SendBonus with a refusal that means nothing was paid. */
+function isSendBonusRefusal(err: unknown): boolean {
+  const failure = applicationFailureOf(err);
+  const details = failure?.details?.[0] as { operation?: string } | undefined;
+  return details?.operation === 'SendBonus' && NOTHING_PAID_REFUSALS.has(failure?.type ?? '');
 }
 
 function isActivityTimeout(err: unknown): boolean {
@@ -182,7 +269,10 @@ function describe(err: unknown): { type?: string; message: string } {
  * Approves an MTurk assignment, then pays its bonus exactly once.
  *
  * Start it by name (`approveAndBonus`) with one JSON object; the workflow ID should come from
- * `bonusWorkflowId()` so a payment can only ever be started once.
+ * `bonusWorkflowId()`. Whatever starts a run (a first start, a reset, a start by name with any
+ * ID reuse policy, a rerun after the namespace's retention dropped an earlier run), every
+ * SendBonus is preceded by a look at MTurk's ledger, so a run pays only what the ledger does not
+ * already show.
  */
 export async function approveAndBonus(
   input: ApproveAndBonusWorkflowInput,
@@ -199,20 +289,28 @@ export async function approveAndBonus(
   const mturk = mturkActivities(options);
 
   const { workflowId } = workflowInfo();
-  let tokenGeneration = carried?.tokenGeneration ?? 0;
+  let tokenGeneration = carried?.tokenGeneration ?? options.firstTokenGeneration ?? 0;
+  let tokenRefused = carried?.tokenRefused ?? false;
   let approval = carried?.approval;
   let bonusAttempted = carried?.bonusAttempted ?? false;
+  let confirming = carried?.confirming;
   let bonus: SendBonusResult | undefined;
   let state: PaymentState = approval || request.skipApproval ? 'paying' : 'approving';
   let lastError: PaymentStatus['lastError'];
   let fundsAdded = false;
+  let newTokenAsked: PayUnderNewTokenRequest | undefined;
 
   const token = () => bonusRequestToken(workflowId, request.bonusKey, tokenGeneration);
-  // Payments started before this change keep the reason they may already have been paid with,
-  // so their ledger lookups still find them.
-  const mturkReason = patched(KEYED_REASON_PATCH)
-    ? reasonSentToMTurk(request.reason, request.bonusKey)
-    : request.reason;
+  // The reason a lookup must find: the one this payment was sent with, carried across
+  // continue-as-new. Payments started before keys were carried in reasons keep theirs.
+  const mturkReason =
+    carried?.mturkReason ??
+    (patched(KEYED_REASON_PATCH)
+      ? reasonSentToMTurk(request.reason, request.bonusKey)
+      : request.reason);
+  // Carried by a version that did not record the reason: it may have sent either.
+  const otherReasons =
+    carried && carried.mturkReason === undefined && request.bonusKey ? [request.reason] : [];
   if (mturkReason.length > REASON_MAX_LENGTH) {
     throw invalidBonusRequest([
       {
@@ -233,8 +331,10 @@ export async function approveAndBonus(
     if (!searchable) return;
     if (searchedStatesOnly) {
       if (next === searchedState) return;
-      // "paying" is written only to replace "waiting-for-funds", so search stops showing a wait.
-      if (UNSEARCHED_STATES.has(next) && searchedState !== 'waiting-for-funds') return;
+      // "paying" is written only to replace a waiting state, so search stops showing a wait.
+      if (UNSEARCHED_STATES.has(next) && !WAITING_STATES.has(searchedState as PaymentState)) {
+        return;
+      }
     }
     searchedState = next;
     upsertSearchAttributes([{ key: MTurkBonusState, value: next }]);
@@ -247,6 +347,11 @@ export async function approveAndBonus(
     amount: request.bonusAmount,
     token: token(),
     tokenGeneration,
+    nextRunTokenGeneration: tokenGeneration + (tokenRefused ? 1 : 0),
+    reason: mturkReason,
+    ...(confirming?.originalRequestId !== undefined && {
+      originalRequestId: confirming.originalRequestId,
+    }),
     approval,
     bonus,
     lastError,
@@ -254,6 +359,110 @@ export async function approveAndBonus(
   setHandler(fundsAddedSignal, () => {
     fundsAdded = true;
   });
+  setHandler(payUnderNewTokenSignal, (asked?: PayUnderNewTokenRequest) => {
+    if (state !== 'unconfirmed') {
+      log.warn('payUnderNewToken ignored: the payment is not unconfirmed', { state });
+      return;
+    }
+    newTokenAsked = asked ?? {};
+  });
+
+  const sendInput = () => ({
+    workerId: request.workerId,
+    assignmentId: request.assignmentId,
+    bonusAmount: request.bonusAmount,
+    reason: mturkReason,
+    uniqueRequestToken: token(),
+    priorPaymentPossible: bonusAttempted,
+    ...(request.bonusKey !== undefined && { bonusKey: request.bonusKey }),
+    ...(request.target !== undefined && { target: request.target }),
+  });
+
+  const continueAsNewIfLong = async () => {
+    if (workflowInfo().historyLength <= CONTINUE_AS_NEW_AFTER_EVENTS) return;
+    await continueAsNew<typeof approveAndBonus>({
+      ...input,
+      carried: {
+        tokenGeneration,
+        approval,
+        bonusAttempted,
+        mturkReason,
+        tokenRefused,
+        ...(confirming && { confirming }),
+      },
+    });
+  };
+
+  /** One look at the ledger while confirming; an unreachable MTurk counts as "not yet". */
+  const listed = async (): Promise<{ listed: boolean; grantTime?: string }> => {
+    try {
+      return await mturk.lookUpBonus({ ...sendInput(), otherReasons });
+    } catch (err) {
+      if (!isActivityTimeout(err)) throw err;
+      lastError = describe(err);
+      return { listed: false };
+    }
+  };
+
+  /**
+   * MTurk said the token was used. The bonus exists unless a refused call used the token up, and
+   * the listing may lag: keep looking, back off, and after the confirmation window wait as
+   * `unconfirmed` for the listing or an operator. Returns the bonus when listed, or undefined
+   * when the operator asked for a new token. Never pays by itself.
+   */
+  const confirmUsedToken = async (
+    pending: ConfirmingState,
+  ): Promise<SendBonusResult | undefined> => {
+    const found = (grantTime?: string): SendBonusResult => ({
+      status: 'already-paid',
+      amount: request.bonusAmount,
+      token: token(),
+      foundBy: 'token',
+      foundAfterOwnAttempt: pending.afterOwnAttempt,
+      ...(grantTime !== undefined && { grantTime }),
+    });
+    lastError = {
+      type: 'TokenUsedNotListed',
+      message:
+        `MTurk says token ${token()} was used` +
+        (pending.originalRequestId ? ` (request ${pending.originalRequestId})` : '') +
+        ' but ListBonusPayments does not show the bonus yet',
+    };
+    const windowMs = msToNumber(options.confirmationWindow ?? '15m');
+    let delay = CONFIRM_FIRST_DELAY_MS;
+    while (!pending.unconfirmed && Date.now() < pending.since + windowMs) {
+      await sleep(Math.min(delay, Math.max(1, pending.since + windowMs - Date.now())));
+      delay = Math.min(delay * 2, CONFIRM_MAX_DELAY_MS);
+      const look = await listed();
+      if (look.listed) return found(look.grantTime);
+      await continueAsNewIfLong();
+    }
+    pending.unconfirmed = true;
+    enter('unconfirmed');
+    log.warn('payment unconfirmed: token used, bonus not listed', {
+      assignmentId: request.assignmentId,
+      token: token(),
+      originalRequestId: pending.originalRequestId,
+    });
+    for (;;) {
+      const asked = await condition(
+        () => newTokenAsked !== undefined,
+        options.unconfirmedRecheckInterval ?? '1h',
+      );
+      if (asked) {
+        log.warn('operator asked to pay under a new token', {
+          assignmentId: request.assignmentId,
+          token: token(),
+          note: newTokenAsked?.note,
+        });
+        newTokenAsked = undefined;
+        return undefined;
+      }
+      const look = await listed();
+      if (look.listed) return found(look.grantTime);
+      await continueAsNewIfLong();
+    }
+  };
 
   try {
     if (!approval && !request.skipApproval) {
@@ -262,42 +471,61 @@ export async function approveAndBonus(
         assignmentId: request.assignmentId,
         requesterFeedback: request.requesterFeedback,
         overrideRejection: request.overrideRejection,
+        ...(request.target !== undefined && { target: request.target }),
       });
     }
 
-    enter('paying');
+    if (confirming?.unconfirmed) enter('unconfirmed');
+    else enter('paying');
     for (;;) {
+      if (confirming) {
+        const confirmed = await confirmUsedToken(confirming);
+        confirming = undefined;
+        if (confirmed) {
+          bonus = confirmed;
+          break;
+        }
+        // The operator's decision: a new token (the lookup before SendBonus still runs).
+        tokenGeneration += 1;
+        tokenRefused = false;
+        enter('paying');
+      }
       try {
-        const result = await mturk.sendBonus({
-          workerId: request.workerId,
-          assignmentId: request.assignmentId,
-          bonusAmount: request.bonusAmount,
-          reason: mturkReason,
-          uniqueRequestToken: token(),
-          priorPaymentPossible: bonusAttempted || options.lookUpFirst === true,
-        });
+        const result = await mturk.sendBonus(sendInput());
+        const ownAttemptBefore = bonusAttempted;
         bonusAttempted = true;
         if (result.status !== 'token-used-unconfirmed') {
           bonus = result;
           break;
         }
-        // MTurk remembers the token but lists no payment: a failed call consumed it. The ledger
-        // lookup in the next call still guards against paying twice.
-        if (tokenGeneration + 1 >= MAX_TOKEN_GENERATIONS) {
+        if (patched(CONFIRM_USED_TOKEN_PATCH)) {
+          confirming = {
+            since: Date.now(),
+            afterOwnAttempt: ownAttemptBefore || result.foundAfterOwnAttempt === true,
+            unconfirmed: false,
+            ...(result.originalRequestId !== undefined && {
+              originalRequestId: result.originalRequestId,
+            }),
+          };
+          continue;
+        }
+        // Runs before the patch moved to the next token here; their histories replay so.
+        if (tokenGeneration + 1 >= LEGACY_MAX_TOKEN_GENERATIONS) {
           throw ApplicationFailure.nonRetryable(
-            `MTurk refuses ${MAX_TOKEN_GENERATIONS} tokens for assignment ${request.assignmentId} but lists no payment`,
+            `MTurk refuses ${LEGACY_MAX_TOKEN_GENERATIONS} tokens for assignment ${request.assignmentId} but lists no payment`,
             FailureType.MTurkRequestRejected,
           );
         }
         tokenGeneration += 1;
-        log.warn('token used but no payment listed; moving to the next token generation', {
-          assignmentId: request.assignmentId,
-          tokenGeneration,
-        });
       } catch (err) {
         bonusAttempted = true;
         lastError = describe(err);
+        if (isSendBonusRefusal(err)) tokenRefused = true;
         if (failureType(err) === FailureType.InsufficientFunds) {
+          // Nothing was paid under this token, and MTurk may remember it as used: the next
+          // attempt takes the next generation, however many top-ups it takes.
+          tokenGeneration += 1;
+          tokenRefused = false;
           enter('waiting-for-funds');
           log.info('waiting for funds', {
             assignmentId: request.assignmentId,
@@ -306,23 +534,25 @@ export async function approveAndBonus(
           fundsAdded = false;
           await condition(() => fundsAdded, options.fundsRecheckInterval ?? '1h');
         } else if (isActivityTimeout(err)) {
-          // MTurk unreachable for the whole retry window: pause, then look up before paying again.
+          // MTurk unreachable for the whole retry window: pause; the next call looks up first.
           await sleep(options.outagePause ?? '10m');
         } else {
           throw err;
         }
-        if (workflowInfo().historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
-          await continueAsNew<typeof approveAndBonus>({
-            ...input,
-            carried: { tokenGeneration, approval, bonusAttempted },
-          });
-        }
+        await continueAsNewIfLong();
         enter('paying');
       }
     }
     lastError = undefined;
     enter('paid');
-    return { assignmentId: request.assignmentId, workerId: request.workerId, approval, bonus };
+    return {
+      assignmentId: request.assignmentId,
+      workerId: request.workerId,
+      approval,
+      bonus,
+      reason: mturkReason,
+      ...(request.target !== undefined && { target: request.target }),
+    };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     lastError = describe(err);

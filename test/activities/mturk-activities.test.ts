@@ -102,7 +102,12 @@ afterAll(async () => {
 
 beforeEach(() => {
   emulator.reset();
-  emulator.configure({ tokenTtlMs: DAY_MS, consumeTokenOnFailure: false });
+  emulator.configure({
+    tokenTtlMs: DAY_MS,
+    consumeTokenOnFailure: false,
+    listingLagMs: 0,
+    normaliseReasons: false,
+  });
   logs = [];
   workerLogs = [];
 });
@@ -237,8 +242,8 @@ describe('sendBonus', () => {
       token: input.uniqueRequestToken,
       requestId: bonus.requestId,
     });
-    // First attempt, no prior payment possible: no look-up needed.
-    expect(requests('ListBonusPayments')).toBe(0);
+    // The ledger before every SendBonus, whatever started the run: one look-up.
+    expect(requests('ListBonusPayments')).toBe(1);
   });
 
   it('charges the minimum one-cent fee on a one-cent bonus', async () => {
@@ -272,22 +277,48 @@ describe('sendBonus', () => {
     });
   });
 
-  it('answers a reused token with already-paid after confirming the payment', async () => {
+  it('a new run (attempt 1, no hint) finds a listed payment before sending anything', async () => {
     const ids = seedAssignment();
     const input = bonusInput(ids);
     const first = await asAttempt(1, () => activities().sendBonus(input));
-    // Same token again, on attempt 1 and without priorPaymentPossible: MTurk refuses the token.
     const second = await asAttempt(1, () => activities().sendBonus(input));
     expect(first.status).toBe('paid');
-    expect(second).toEqual({
+    expect(second).toMatchObject({
       status: 'already-paid',
       amount: '1.50',
       token: input.uniqueRequestToken,
+      foundBy: 'listing',
+      foundAfterOwnAttempt: false,
     });
-    expect(requests('SendBonus')).toBe(2);
-    expect(requests('ListBonusPayments')).toBe(1);
+    expect(second.grantTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(requests('SendBonus')).toBe(1);
+    expect(requests('ListBonusPayments')).toBe(2);
     expect(emulator.ledger().bonuses).toHaveLength(1);
     expect(emulator.ledger().balance).toBe('98.20');
+  });
+
+  it('a used token whose bonus a lagging listing does not show yet is unconfirmed, never paid again', async () => {
+    const ids = seedAssignment();
+    const input = bonusInput(ids);
+    emulator.configure({ listingLagMs: 60_000 });
+    const first = await asAttempt(1, () => activities().sendBonus(input));
+    const second = await asAttempt(1, () => activities().sendBonus(input));
+    expect(second).toEqual({
+      status: 'token-used-unconfirmed',
+      amount: '1.50',
+      token: input.uniqueRequestToken,
+      foundAfterOwnAttempt: false,
+      originalRequestId: first.requestId,
+    });
+    expect(requests('SendBonus')).toBe(2);
+    expect(emulator.ledger().bonuses).toHaveLength(1);
+    // Only the look-up, never a payment: once the listing catches up, it shows the bonus.
+    expect(await asAttempt(1, () => activities().lookUpBonus(input))).toEqual({ listed: false });
+    emulator.advanceClock(60_000);
+    const listed = await asAttempt(1, () => activities().lookUpBonus(input));
+    expect(listed.listed).toBe(true);
+    expect(requests('SendBonus')).toBe(2);
+    expect(emulator.ledger().bonuses).toHaveLength(1);
   });
 
   it('after a commit-then-drop, the retry finds the payment and does not pay again', async () => {
@@ -324,33 +355,103 @@ describe('sendBonus', () => {
     expect(emulator.ledger().bonuses).toHaveLength(1);
   });
 
-  it('past the token memory, priorPaymentPossible makes even attempt 1 look first', async () => {
+  it('past the token memory, even attempt 1 of a new run looks first', async () => {
     const ids = seedAssignment();
     const input = bonusInput(ids);
     await asAttempt(1, () => activities().sendBonus(input));
     emulator.advanceClock(DAY_MS + 60_000);
 
-    const again = await asAttempt(1, () =>
-      activities().sendBonus({ ...input, priorPaymentPossible: true }),
-    );
+    const again = await asAttempt(1, () => activities().sendBonus(input));
     expect(again.status).toBe('already-paid');
     expect(requests('SendBonus')).toBe(1);
     expect(emulator.ledger().bonuses).toHaveLength(1);
   });
 
-  it('the look-up matches amount and reason: a different bonus on the same assignment is paid', async () => {
+  it('one unkeyed bonus per assignment: another amount or reason is a PaymentConflict, nothing sent', async () => {
     const ids = seedAssignment();
     await asAttempt(1, () => activities().sendBonus(bonusInput(ids)));
-    const other = bonusInput(ids, {
-      bonusAmount: '1.50',
-      reason: 'Second bonus for the follow-up task',
-      uniqueRequestToken: 'tok-second',
-    });
-    const result = await asAttempt(2, () => activities().sendBonus(other));
-    expect(result.status).toBe('paid');
-    const amountOnly = bonusInput(ids, { bonusAmount: '2.00', uniqueRequestToken: 'tok-third' });
-    expect((await asAttempt(2, () => activities().sendBonus(amountOnly))).status).toBe('paid');
+    for (const change of [
+      { reason: 'Second bonus for the follow-up task' },
+      { bonusAmount: '2.00' },
+    ]) {
+      const other = bonusInput(ids, { ...change, uniqueRequestToken: 'tok-other' });
+      const failure = await failureOf(asAttempt(1, () => activities().sendBonus(other)));
+      expect(failure.type).toBe(FailureType.PaymentConflict);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(/1\.50 "Thank you for the careful work" granted \d{4}-/);
+    }
+    expect(requests('SendBonus')).toBe(1);
+    expect(emulator.ledger().bonuses).toHaveLength(1);
+  });
+
+  it('an unkeyed bonus paid by another tool counts: same amount and reason is already paid', async () => {
+    const ids = seedAssignment();
+    // Another tool paid it with its own token (or none).
+    await asAttempt(1, () =>
+      activities().sendBonus(bonusInput(ids, { uniqueRequestToken: 'boto3-x' })),
+    );
+    const ours = await asAttempt(1, () => activities().sendBonus(bonusInput(ids)));
+    expect(ours).toMatchObject({ status: 'already-paid', foundBy: 'listing' });
+    expect(requests('SendBonus')).toBe(1);
+  });
+
+  it('keyed bonuses do not block each other, nor an unkeyed one; the same key with another amount conflicts', async () => {
+    const ids = seedAssignment();
+    const keyed = (key: string, extra: Partial<SendBonusInput> = {}) =>
+      bonusInput(ids, {
+        reason: `Thanks (bonus ${key})`,
+        bonusKey: key,
+        uniqueRequestToken: `tok-${key}`,
+        ...extra,
+      });
+    expect((await asAttempt(1, () => activities().sendBonus(keyed('week-1')))).status).toBe('paid');
+    expect((await asAttempt(1, () => activities().sendBonus(keyed('week-2')))).status).toBe('paid');
+    expect((await asAttempt(1, () => activities().sendBonus(bonusInput(ids)))).status).toBe('paid');
+    const failure = await failureOf(
+      asAttempt(1, () =>
+        activities().sendBonus(
+          keyed('week-1', { bonusAmount: '9.00', uniqueRequestToken: 'tok-9' }),
+        ),
+      ),
+    );
+    expect(failure.type).toBe(FailureType.PaymentConflict);
+    expect(failure.message).toMatch(/bonus key week-1/);
     expect(emulator.ledger().bonuses).toHaveLength(3);
+  });
+
+  it('matches a reason MTurk stored normalised (NFC, whitespace collapsed)', async () => {
+    const ids = seedAssignment();
+    emulator.configure({ normaliseReasons: true });
+    const reason = 'Cafe\u0301  bonus\n\tfor   you';
+    const input = bonusInput(ids, { reason });
+    expect((await asAttempt(1, () => activities().sendBonus(input))).status).toBe('paid');
+    expect(emulator.ledger().bonuses[0]!.reason).toBe('Café bonus for you');
+    expect((await asAttempt(2, () => activities().sendBonus(input))).status).toBe('already-paid');
+    expect(requests('SendBonus')).toBe(1);
+  });
+
+  it('refuses a payment confirmed for another MTurk before any call (TargetMismatch)', async () => {
+    const ids = seedAssignment();
+    const elsewhere = { name: 'local' as const, endpoint: 'http://127.0.0.1:9' };
+    const before = { ...emulator.ledger().requests };
+    for (const call of [
+      () => activities().sendBonus(bonusInput(ids, { target: elsewhere })),
+      () => activities().approveAssignment({ assignmentId: ids.assignmentId, target: elsewhere }),
+      () =>
+        activities().sendBonus(
+          bonusInput(ids, { target: { name: 'sandbox', endpoint: emulator.url } }),
+        ),
+    ]) {
+      const failure = await failureOf(asAttempt(1, call));
+      expect(failure.type).toBe(FailureType.TargetMismatch);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain(emulator.url);
+    }
+    expect(emulator.ledger().requests).toEqual(before);
+    const own = { name: 'local' as const, endpoint: emulator.url };
+    expect(
+      (await asAttempt(1, () => activities().sendBonus(bonusInput(ids, { target: own })))).status,
+    ).toBe('paid');
   });
 
   it('compares amounts in cents: "1.5" finds a payment listed as "1.50"', async () => {
@@ -371,7 +472,8 @@ describe('sendBonus', () => {
         acts.sendBonus(
           bonusInput(ids, {
             bonusAmount: '0.01',
-            reason: `bonus ${i}`,
+            reason: `Thanks (bonus k${i})`,
+            bonusKey: `k${i}`,
             uniqueRequestToken: `t${i}`,
           }),
         ),
@@ -380,7 +482,12 @@ describe('sendBonus', () => {
     const before = requests('ListBonusPayments');
     const retry = await asAttempt(2, () =>
       acts.sendBonus(
-        bonusInput(ids, { bonusAmount: '0.01', reason: 'bonus 104', uniqueRequestToken: 't104' }),
+        bonusInput(ids, {
+          bonusAmount: '0.01',
+          reason: 'Thanks (bonus k104)',
+          bonusKey: 'k104',
+          uniqueRequestToken: 't104',
+        }),
       ),
     );
     expect(retry.status).toBe('already-paid');
@@ -397,7 +504,7 @@ describe('sendBonus', () => {
 
     emulator.setBalance('100.00');
     const result = await asAttempt(1, () => activities().sendBonus(input));
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       status: 'token-used-unconfirmed',
       amount: '1.50',
       token: input.uniqueRequestToken,

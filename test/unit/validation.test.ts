@@ -82,9 +82,60 @@ describe('validateApproveAndBonusInput', () => {
       bonusAmount: '100.00',
       reason: 'r'.repeat(4096),
       requesterFeedback: 'f'.repeat(1024),
-      bonusKey: 'k'.repeat(32),
     });
     expect(result.bonusCents).toBe(DEFAULT_MAX_BONUS_CENTS);
+    // A keyed reason is sent with " (bonus <key>)" appended: the limit holds for that text.
+    const keyed = { ...good, bonusKey: 'k'.repeat(32) };
+    expect(validateApproveAndBonusInput({ ...keyed, reason: 'r'.repeat(4096 - 41) }).bonusKey).toBe(
+      'k'.repeat(32),
+    );
+    const issues = issuesOf(() =>
+      validateApproveAndBonusInput({ ...keyed, reason: 'r'.repeat(4096 - 40) }),
+    );
+    expect(issues).toEqual([
+      {
+        field: 'reason',
+        message: 'with the bonus key appended it is 4097 characters, at most 4096',
+      },
+    ]);
+  });
+
+  it.each([
+    ['Thanks (bonus k)'],
+    ['Thanks (bonus week-2)  '],
+    ['(bonus a.b_c)'],
+    ['Thanks\u00a0(bonus  k)'],
+  ])('refuses a reason ending like a keyed bonus on the ledger: %j', (reason) => {
+    const issues = issuesOf(() => validateApproveAndBonusInput({ ...good, reason }));
+    expect(fieldsOf(issues)).toEqual(['reason']);
+    expect(issues[0]!.message).toMatch(/marks a keyed bonus.*bonusKey/);
+  });
+
+  it('accepts reasons that only mention a bonus', () => {
+    for (const reason of ['Thanks (bonus)', 'Thanks (bonus k) for all', 'bonus k', '(bonus k!)']) {
+      expect(validateApproveAndBonusInput({ ...good, reason }).reason).toBe(reason);
+    }
+  });
+
+  it('checks a target binding: name and endpoint URL', () => {
+    const target = {
+      name: 'sandbox',
+      endpoint: 'https://mturk-requester-sandbox.us-east-1.amazonaws.com/',
+    };
+    expect(validateApproveAndBonusInput({ ...good, target }).target).toEqual({
+      name: 'sandbox',
+      endpoint: 'https://mturk-requester-sandbox.us-east-1.amazonaws.com',
+    });
+    for (const bad of [
+      'sandbox',
+      { name: 'prod', endpoint: 'https://x' },
+      { name: 'local', endpoint: 'ftp://x' },
+      { name: 'local', endpoint: 'http://127.0.0.1:1', extra: 1 },
+    ]) {
+      expect(
+        fieldsOf(issuesOf(() => validateApproveAndBonusInput({ ...good, target: bad }))),
+      ).toEqual(['target']);
+    }
   });
 
   it('allows line feeds, tabs and any printable Unicode in the reason', () => {
@@ -241,10 +292,10 @@ describe('validateSendBonusInput', () => {
     expect(validateSendBonusInput({ ...send, uniqueRequestToken: 't'.repeat(64) }).bonusCents).toBe(
       150,
     );
-    const result = checkSendBonusInput({ ...send, bonusKey: 'x' });
+    const result = checkSendBonusInput({ ...send, skipApproval: true });
     expect(result).toEqual({
       ok: false,
-      issues: [{ field: 'bonusKey', message: 'is not a known field' }],
+      issues: [{ field: 'skipApproval', message: 'is not a known field' }],
     });
   });
 });
