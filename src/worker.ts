@@ -10,7 +10,13 @@ import type { DataConverter } from '@temporalio/common';
 import { createMTurkActivities, createReviewActivities } from './activities';
 import { createBatchActivities } from './activities/batch-activities';
 import { dataConverterFromEnv } from './codec';
-import { createMTurkClient, describeTarget, mturkConfigFromEnv } from './mturk-client';
+import {
+  createMTurkClient,
+  describeTarget,
+  mturkConfigFromEnv,
+  targetBinding,
+} from './mturk-client';
+import type { MTurkTargetBinding } from './types';
 import { installRuntimeFromEnv } from './observability';
 import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv } from './temporal-config';
 
@@ -22,6 +28,11 @@ export interface MTurkWorkerOptions {
   mturk: MTurkClient;
   /** Largest bonus the activities will pay, in cents (default $100.00). */
   maxBonusCents?: number;
+  /**
+   * The MTurk `mturk` talks to (targetBinding(config)), so payments confirmed for another one are
+   * refused. Default: read from the client's endpoint.
+   */
+  mturkTarget?: MTurkTargetBinding;
   /** E.g. dataConverterFromEnv() for encryption; clients of the namespace need the same. */
   dataConverter?: DataConverter;
   /** A prebuilt bundle of `temporal-mturk/workflows` (bundleWorkflowCode), to skip bundling. */
@@ -48,7 +59,11 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: {
-      ...createMTurkActivities({ client: opts.mturk, maxBonusCents: opts.maxBonusCents }),
+      ...createMTurkActivities({
+        client: opts.mturk,
+        maxBonusCents: opts.maxBonusCents,
+        target: opts.mturkTarget,
+      }),
       ...createReviewActivities({ client: opts.mturk }),
       ...createBatchActivities({ client: temporal }),
     },
@@ -80,6 +95,7 @@ export async function runWorkerFromEnv(): Promise<void> {
     namespace: temporal.namespace,
     taskQueue,
     mturk: createMTurkClient(mturkConfig),
+    mturkTarget: targetBinding(mturkConfig),
     dataConverter,
   });
   // Worker.run() stops gracefully on SIGINT/SIGTERM (the SDK installs those handlers).

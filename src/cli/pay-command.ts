@@ -18,7 +18,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { searchAttributesRegistered } from '../client';
-import { createMTurkClient, describeTarget } from '../mturk-client';
+import { createMTurkClient, describeTarget, sameTarget, targetBinding } from '../mturk-client';
 import { bonusCostCents, tryParseDollarsToCents } from '../money';
 import type { ApproveAndBonusOptions } from '../workflows/approve-and-bonus';
 import type { payBatch, PayBatchInput } from '../workflows/batch';
@@ -186,6 +186,7 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
       );
       if (opts.dryRun) return ExitCode.Ok;
       const result = (await handle.result()) as PayBatchResult;
+      checkSameTarget(result, resolved);
       return finish(file, plan, result, { finishedEarlier: true, target, reportPath }, print);
     }
 
@@ -273,6 +274,17 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
   } finally {
     await client.connection.close();
   }
+}
+
+/** A finished batch bound to another MTurk was not paid on this one: say so, report nothing. */
+function checkSameTarget(result: PayBatchResult, resolved: ResolvedOptions): void {
+  const here = targetBinding(resolved.mturk);
+  if (!result.target || sameTarget(result.target, here)) return;
+  throw new CliError(
+    `TargetMismatch: this file's batch was paid on MTurk ${result.target.name} at ` +
+      `${result.target.endpoint}, not on ${here.name} at ${here.endpoint}; nothing was paid now`,
+    ExitCode.Error,
+  );
 }
 
 interface PaidEarlier {
@@ -381,6 +393,8 @@ async function startBatch(
     concurrency,
     options,
     searchAttributes: await searchAttributesRegistered(client),
+    // What the preview showed and the user confirmed: a worker on another MTurk refuses it.
+    target: targetBinding(resolved.mturk),
   };
   try {
     await client.workflow.start<typeof payBatch>('payBatch', {

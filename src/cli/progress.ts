@@ -44,7 +44,8 @@ export function formatDuration(seconds: number): string {
 export function formatCounts(c: BatchCounts): string {
   return (
     `${finishedCount(c)}/${c.total} done | paid ${c.paid} | already paid ${c.alreadyPaid} | ` +
-    `waiting for funds ${c.waitingForFunds} | failed ${c.failed} | in flight ${c.inFlight}`
+    `waiting for funds ${c.waitingForFunds} | failed ${c.failed} | in flight ${c.inFlight}` +
+    (c.unconfirmed ? ` | unconfirmed ${c.unconfirmed}` : '')
   );
 }
 

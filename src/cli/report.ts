@@ -18,6 +18,7 @@ export const REPORT_COLUMNS = [
   'workerId',
   'amount',
   'status',
+  'foundBy',
   'requestId',
   'workflowId',
   'token',
@@ -30,6 +31,8 @@ export interface ReportRow {
   workerId: string;
   amount: string;
   status: ReportStatus;
+  /** For already-paid rows: listing, token or workflow (see FoundPaidBy). */
+  foundBy: string;
   requestId: string;
   workflowId: string;
   token: string;
@@ -47,7 +50,17 @@ export interface ReportSummary {
   payments: number;
   paid: number;
   alreadyPaid: number;
+  /** Of alreadyPaid: found on MTurk's listing before anything was sent. */
+  alreadyPaidByListing: number;
+  /** Of alreadyPaid: MTurk refused the token as used, and the listing confirmed it. */
+  alreadyPaidByToken: number;
+  /** Of alreadyPaid: a payment workflow of an earlier run or another starter had paid it. */
+  alreadyPaidByWorkflow: number;
   failed: number;
+  /** Of failed: MTurk lists another bonus in the row's place (PaymentConflict). */
+  conflicts: number;
+  /** Token used, bonus not listed yet: waiting for the listing or an operator. */
+  unconfirmed: number;
   waitingForFunds: number;
   inFlight: number;
   pending: number;
@@ -96,6 +109,7 @@ export function buildReport(
       assignmentId: entry.cells.assignmentId ?? '',
       workerId: entry.cells.workerId ?? '',
       amount: entry.request?.bonusAmount ?? entry.cells.amount ?? '',
+      foundBy: '',
       requestId: '',
       workflowId: '',
       token: '',
@@ -118,12 +132,13 @@ export function buildReport(
         error: `repeats line ${sourceLine} (${result.status} there); paid at most once`,
       };
     }
-    const status: ReportStatus =
-      context.finishedEarlier && result.status === 'paid' ? 'already-paid' : result.status;
+    const paidByEarlierRun = context.finishedEarlier && result.status === 'paid';
+    const status: ReportStatus = paidByEarlierRun ? 'already-paid' : result.status;
     const error = result.error ?? result.errorType ?? '';
     return {
       ...base,
       status,
+      foundBy: paidByEarlierRun ? 'workflow' : (result.foundBy ?? ''),
       requestId: result.requestId ?? '',
       workflowId: result.workflowId,
       token: result.token ?? '',
@@ -132,6 +147,8 @@ export function buildReport(
   });
 
   const count = (status: ReportStatus) => rows.filter((r) => r.status === status).length;
+  const foundBy = (how: string) =>
+    rows.filter((r) => r.status === 'already-paid' && r.foundBy === how).length;
   const paidNowCents = rows
     .filter((r) => r.status === 'paid')
     .map((r) => parseDollarsToCents(r.amount));
@@ -144,7 +161,13 @@ export function buildReport(
     payments: plan.payments.length,
     paid: count('paid'),
     alreadyPaid: count('already-paid'),
+    alreadyPaidByListing: foundBy('listing'),
+    alreadyPaidByToken: foundBy('token'),
+    alreadyPaidByWorkflow: foundBy('workflow'),
     failed: count('failed'),
+    conflicts: rows.filter((r) => r.status === 'failed' && r.error.startsWith('PaymentConflict'))
+      .length,
+    unconfirmed: count('unconfirmed'),
     waitingForFunds: count('waiting-for-funds'),
     inFlight: count('in-flight'),
     pending: count('pending'),
@@ -164,11 +187,18 @@ export function buildReport(
 }
 
 export function summaryLines(s: ReportSummary): string[] {
+  const how = [
+    s.alreadyPaidByListing && `${s.alreadyPaidByListing} on MTurk's listing`,
+    s.alreadyPaidByToken && `${s.alreadyPaidByToken} by used token`,
+    s.alreadyPaidByWorkflow && `${s.alreadyPaidByWorkflow} by an earlier payment workflow`,
+  ].filter(Boolean);
   const lines = [
-    `${s.lines} lines, ${s.payments} payments: paid ${s.paid}, already paid ${s.alreadyPaid}, ` +
-      `failed ${s.failed}, invalid ${s.invalid}, duplicates ${s.duplicates}` +
+    `${s.lines} lines, ${s.payments} payments: paid ${s.paid}, already paid ${s.alreadyPaid}` +
+      (how.length > 0 ? ` (${how.join(', ')})` : '') +
+      `, failed ${s.failed} (conflicts ${s.conflicts}), invalid ${s.invalid}, duplicates ${s.duplicates}` +
+      (s.unconfirmed > 0 ? `, unconfirmed ${s.unconfirmed}` : '') +
       (s.inFlight + s.pending > 0 ? `, not finished ${s.inFlight + s.pending}` : ''),
-    `paid now: ${s.paidNow} in bonuses + ${s.feesNow} MTurk fees`,
+    `paid now: ${s.paidNow} in bonuses + ${s.feesNow} MTurk fees (on ${s.target})`,
   ];
   return lines;
 }

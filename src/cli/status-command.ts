@@ -23,6 +23,7 @@ import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
 import { formatCounts } from './progress';
+import { MAX_SAFE_CENTS } from '../money';
 
 /** Rows not paid listed at most; the report of `pay` has them all. */
 const MAX_LISTED_ROWS = 50;
@@ -42,19 +43,51 @@ export async function runStatus(
   }
 }
 
-function planOf(path: string, opts: CommonOptions, io: CliIO): BatchPlan {
+interface FilePlan {
+  plan: BatchPlan;
+  /** Lines of the file that are not part of the batch (invalid under the cap it was paid with). */
+  invalidLines: number;
+}
+
+/**
+ * The plans the file may have been paid as. The batch holds the file's valid rows, and which
+ * rows are valid depends on the --max-bonus the batch was paid with: the cap given here, no cap
+ * at all (every row within any cap), and the default cap, so `status` finds a batch paid with
+ * `--max-bonus` even when it is not repeated.
+ */
+function plansOf(path: string, opts: CommonOptions, io: CliIO): FilePlan[] {
   const resolved = resolveOptions(opts, io.env);
-  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
-  if (file.fileIssues.length > 0) {
-    throw new CliError(
-      allIssues(file)
-        .map((i) => formatIssue(path, i))
-        .join('\n'),
-      ExitCode.InvalidInput,
-    );
+  const caps = [resolved.maxBonusCents, MAX_SAFE_CENTS, undefined];
+  const plans: FilePlan[] = [];
+  for (const maxBonusCents of caps) {
+    const file = readBonusFile(path, { maxBonusCents });
+    if (file.fileIssues.length > 0) {
+      throw new CliError(
+        allIssues(file)
+          .map((i) => formatIssue(path, i))
+          .join('\n'),
+        ExitCode.InvalidInput,
+      );
+    }
+    // As `pay --skip-invalid` would: the batch holds the valid rows only.
+    const plan = planBatch(file);
+    if (plans.some((p) => p.plan.batchId === plan.batchId)) continue;
+    plans.push({ plan, invalidLines: file.lines.filter((l) => l.kind === 'invalid').length });
   }
-  // As `pay --skip-invalid` would: the batch holds the valid rows only.
-  return planBatch(file);
+  return plans;
+}
+
+/** The first plan whose batch exists, else the first. */
+async function findPlan(client: Client, plans: FilePlan[]): Promise<FilePlan> {
+  for (const candidate of plans) {
+    try {
+      await client.workflow.getHandle(candidate.plan.batchId).describe();
+      return candidate;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return plans[0]!;
 }
 
 async function status(
@@ -64,11 +97,15 @@ async function status(
   print: ReturnType<typeof printer>,
 ): Promise<number> {
   const isFile = !target.startsWith(BATCH_ID_PREFIX) && existsSync(target);
-  const plan = isFile ? planOf(target, opts, io) : undefined;
-  const batchId = plan?.batchId ?? target;
+  const plans = isFile ? plansOf(target, opts, io) : [];
   const resolved = resolveOptions(opts, io.env);
   const client = await connectClient(resolved.temporal, io.env);
   try {
+    const found = plans.length > 0 ? await findPlan(client, plans) : undefined;
+    const plan = found?.plan;
+    // As `pay` does: a file with lines outside the batch is not all paid.
+    const invalidLines = found?.invalidLines ?? 0;
+    const batchId = plan?.batchId ?? target;
     const handle = client.workflow.getHandle(batchId);
     let description;
     try {
@@ -88,7 +125,7 @@ async function status(
     if (state === 'RUNNING') {
       const progress = await queryProgress(client, handle, {
         limit: MAX_LISTED_ROWS,
-        only: ['failed', 'waiting-for-funds'],
+        only: ['failed', 'waiting-for-funds', 'unconfirmed'],
       });
       if (!progress) {
         print.out(
@@ -116,7 +153,8 @@ async function status(
         });
         if (page) listRows(print, page.rows, plan);
       }
-      return result.counts.failed === 0 ? ExitCode.Ok : ExitCode.NotAllPaid;
+      if (invalidLines > 0) print.out(`  ${invalidLines} lines of the file are invalid: not paid`);
+      return result.counts.failed === 0 && invalidLines === 0 ? ExitCode.Ok : ExitCode.NotAllPaid;
     }
     try {
       await handle.result();

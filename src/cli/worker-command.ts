@@ -4,7 +4,7 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../codec';
-import { createMTurkClient, describeTarget } from '../mturk-client';
+import { createMTurkClient, describeTarget, targetBinding } from '../mturk-client';
 import { installRuntimeFromEnv } from '../observability';
 import { createMTurkWorker } from '../worker';
 import { CliError, ExitCode } from './exit-codes';
@@ -37,6 +37,7 @@ export async function runWorker(opts: CommonOptions, io: CliIO = processIO()): P
       namespace: temporal.namespace,
       taskQueue,
       mturk: createMTurkClient(resolved.mturk),
+      mturkTarget: targetBinding(resolved.mturk),
       maxBonusCents: resolved.maxBonusCents,
       dataConverter,
     });

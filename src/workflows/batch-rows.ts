@@ -11,7 +11,7 @@
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { bonusRequestToken } from '../token';
-import type { ApproveAndBonusInput } from '../types';
+import type { ApproveAndBonusInput, MTurkTargetBinding } from '../types';
 import { bonusWorkflowId } from '../workflow-ids';
 
 /** Largest batch one workflow takes; split bigger files into several batches. */
@@ -39,19 +39,36 @@ export interface BatchRows {
   rows: BatchRowTuple[];
 }
 
-/** Where a row stands. The first three are transient; the last three are final. */
+/** Where a row stands. The first four are transient; the last three are final. */
 export type BatchRowStatus =
-  'pending' | 'in-flight' | 'waiting-for-funds' | 'paid' | 'already-paid' | 'failed';
+  | 'pending'
+  | 'in-flight'
+  | 'waiting-for-funds'
+  | 'unconfirmed'
+  | 'paid'
+  | 'already-paid'
+  | 'failed';
+
+/**
+ * How an `already-paid` row was found paid: `listing` (MTurk's ListBonusPayments showed it
+ * before anything was sent), `token` (MTurk refused the token as used, the listing confirmed
+ * it), `workflow` (a payment workflow started elsewhere, e.g. by payBonus or an earlier batch,
+ * holds the row's workflow ID and had paid it).
+ */
+export type FoundPaidBy = 'listing' | 'token' | 'workflow';
 
 export type FinishedRowStatus = Extract<BatchRowStatus, 'paid' | 'already-paid' | 'failed'>;
 
 /**
  * A finished row as the workflow stores and returns it. `paid`: this batch's payment workflow
- * paid it. `already-paid`: a payment workflow started elsewhere (an earlier batch, payBonus) or
- * a payment found in MTurk's ledger had paid it; nothing was paid again. `failed`: not paid.
+ * paid it (its own SendBonus, or one whose answer was lost and that its retry found listed).
+ * `already-paid`: it was paid before (`foundBy` says how it was found); nothing was paid again.
+ * `failed`: not paid.
  */
 export interface BatchRowOutcome {
   status: FinishedRowStatus;
+  /** For `already-paid`: how it was found paid. */
+  foundBy?: FoundPaidBy;
   /** MTurk's request ID of the SendBonus that paid: the only receipt MTurk gives. */
   requestId?: string;
   /** Token generation of the paying call, when not 0 (see token.ts). */
@@ -75,6 +92,8 @@ export interface BatchRowResult {
   /** MTurk UniqueRequestToken of the payment (paid and already-paid rows). */
   token?: string;
   requestId?: string;
+  /** For `already-paid`: how it was found paid. */
+  foundBy?: FoundPaidBy;
   errorType?: string;
   error?: string;
 }
@@ -83,7 +102,16 @@ export interface BatchCounts {
   total: number;
   paid: number;
   alreadyPaid: number;
+  /** Of alreadyPaid, how each was found (see FoundPaidBy); older results may lack it. */
+  alreadyPaidBy?: Record<FoundPaidBy, number>;
   failed: number;
+  /** Of failed, the PaymentConflicts: MTurk lists another bonus in the row's place. */
+  conflicts?: number;
+  /**
+   * In flight and known to be unconfirmed: MTurk says the token was used, the listing does
+   * not show the bonus; waiting for the listing or an operator (payUnderNewToken).
+   */
+  unconfirmed?: number;
   /** Started and not finished, including those waiting for funds. */
   inFlight: number;
   /** In flight and known (from the payment's status query) to be waiting for funds. */
@@ -94,6 +122,8 @@ export interface BatchCounts {
 
 export interface PayBatchResult {
   counts: BatchCounts;
+  /** The MTurk the batch was bound to (pay always binds it). */
+  target?: MTurkTargetBinding;
   /** One outcome per input row, in input order; expand with {@link batchResultRows}. */
   rows: BatchRowOutcome[];
   /** When the batch's first run started and its last run finished (ISO). */
@@ -112,8 +142,11 @@ export interface PackedOutcomes {
   statuses: string;
   /** MTurk request ID of each row, "" when none. */
   requestIds: string[];
-  /** Row index → the rarer fields (errors, token generations). */
-  details: Record<string, Pick<BatchRowOutcome, 'tokenGeneration' | 'errorType' | 'error'>>;
+  /** Row index → the rarer fields (errors, token generations, how a row was found paid). */
+  details: Record<
+    string,
+    Pick<BatchRowOutcome, 'tokenGeneration' | 'errorType' | 'error' | 'foundBy'>
+  >;
 }
 
 const STATUS_CODES: Record<FinishedRowStatus, string> = {
@@ -252,6 +285,7 @@ export function batchRowResult(
     result.token = bonusRequestToken(workflowId, result.bonusKey, outcome?.tokenGeneration ?? 0);
   }
   if (outcome?.requestId !== undefined) result.requestId = outcome.requestId;
+  if (outcome?.foundBy !== undefined) result.foundBy = outcome.foundBy;
   if (outcome?.errorType !== undefined) result.errorType = outcome.errorType;
   if (outcome?.error !== undefined) result.error = outcome.error;
   return result;
@@ -272,23 +306,38 @@ export function emptyCounts(total: number): BatchCounts {
     total,
     paid: 0,
     alreadyPaid: 0,
+    alreadyPaidBy: { listing: 0, token: 0, workflow: 0 },
     failed: 0,
+    conflicts: 0,
     inFlight: 0,
     waitingForFunds: 0,
+    unconfirmed: 0,
     pending: total,
   };
 }
 
-/** Adds one row in `status` to `counts` (which starts with every row pending). */
-export function countRow(counts: BatchCounts, status: BatchRowStatus): void {
+/**
+ * Adds one row in `status` to `counts` (which starts with every row pending); `outcome` tells
+ * how an already-paid row was found and whether a failure is a conflict.
+ */
+export function countRow(
+  counts: BatchCounts,
+  status: BatchRowStatus,
+  outcome?: Pick<BatchRowOutcome, 'foundBy' | 'errorType'> | null,
+): void {
   if (status === 'pending') return;
   counts.pending -= 1;
   if (status === 'paid') counts.paid += 1;
-  else if (status === 'already-paid') counts.alreadyPaid += 1;
-  else if (status === 'failed') counts.failed += 1;
-  else {
+  else if (status === 'already-paid') {
+    counts.alreadyPaid += 1;
+    if (outcome?.foundBy && counts.alreadyPaidBy) counts.alreadyPaidBy[outcome.foundBy] += 1;
+  } else if (status === 'failed') {
+    counts.failed += 1;
+    if (outcome?.errorType === 'PaymentConflict') counts.conflicts = (counts.conflicts ?? 0) + 1;
+  } else {
     counts.inFlight += 1;
     if (status === 'waiting-for-funds') counts.waitingForFunds += 1;
+    if (status === 'unconfirmed') counts.unconfirmed = (counts.unconfirmed ?? 0) + 1;
   }
 }
 

@@ -21,8 +21,19 @@ import type { createBatchActivities } from '../activities/batch-activities';
 import { invalidBonusRequest, type ValidationIssue } from '../errors';
 import { parseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
-import type { ApproveAndBonusInput, ApproveAndBonusResult } from '../types';
-import { checkApproveAndBonusInput, type ValidationLimits } from '../validation';
+import { reasonSentToMTurk } from '../bonus-reason';
+import { normaliseText } from '../ledger-match';
+import type {
+  ApproveAndBonusInput,
+  ApproveAndBonusResult,
+  MTurkTargetBinding,
+  PaymentState,
+} from '../types';
+import {
+  checkApproveAndBonusInput,
+  checkTargetBinding,
+  type ValidationLimits,
+} from '../validation';
 import {
   approveAndBonus,
   checkApproveAndBonusOptions,
@@ -73,6 +84,11 @@ export interface PayBatchInput extends BatchRows {
   continueAsNewEvery?: number;
   /** How often to ask long-running payments whether they wait for funds (default 15 s). */
   stateCheckInterval?: Duration;
+  /**
+   * The MTurk the batch was previewed and confirmed for: every payment carries it, and a worker
+   * talking to another MTurk refuses them (TargetMismatch) before any call.
+   */
+  target?: MTurkTargetBinding;
   /** @internal carried across continue-as-new */
   carried?: PayBatchCarriedState;
 }
@@ -175,6 +191,10 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   }
   // Each payment would refuse bad options one by one; refuse the batch before any starts.
   const limits = checkApproveAndBonusOptions(input.options ?? {});
+  if (input.target !== undefined) {
+    const message = checkTargetBinding(input.target);
+    if (message) issues.push({ field: 'target', message });
+  }
   if (input.stateCheckInterval !== undefined && !isPositiveDuration(input.stateCheckInterval)) {
     issues.push({
       field: 'stateCheckInterval',
@@ -257,19 +277,21 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
   const run = (carried?.run ?? 0) + 1;
   /** Row index → when it started (workflow time) and whether this batch started its payment. */
   const inFlight = new Map<number, { since: number; ours: boolean }>();
-  const waiting = new Set<number>();
+  /** Rows in flight known to wait: for funds, or unconfirmed (for the ledger or an operator). */
+  const waiting = new Map<number, 'waiting-for-funds' | 'unconfirmed'>();
   let starting = 0;
   let finishedThisRun = 0;
 
   const statusOf = (index: number): BatchRowStatus => {
     const outcome = outcomes[index];
     if (outcome) return outcome.status;
-    if (waiting.has(index)) return 'waiting-for-funds';
+    const wait = waiting.get(index);
+    if (wait) return wait;
     return index < next ? 'in-flight' : 'pending';
   };
   const counts = (): BatchCounts => {
     const c = emptyCounts(total);
-    for (let i = 0; i < total; i++) countRow(c, statusOf(i));
+    for (let i = 0; i < total; i++) countRow(c, statusOf(i), outcomes[i]);
     return c;
   };
 
@@ -323,12 +345,20 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     return outcome;
   };
 
-  const succeeded = (result: ApproveAndBonusResult, paidByUs: boolean): BatchRowOutcome => {
-    const outcome: BatchRowOutcome = {
-      // A payment this batch started ran nowhere else: whatever it found paid (a retry after
-      // a lost SendBonus answer), this batch paid.
-      status: paidByUs ? 'paid' : 'already-paid',
-    };
+  /**
+   * A row is `paid` only when its payment workflow, started by this batch, paid it: its own
+   * SendBonus succeeded, or a SendBonus of its own whose answer was lost and that it then found
+   * on the ledger. Anything found paid otherwise is `already-paid`, with how it was found.
+   */
+  const succeeded = (result: ApproveAndBonusResult, startedByUs: boolean): BatchRowOutcome => {
+    const { bonus } = result;
+    const paidByItsRun =
+      bonus.status === 'paid' ||
+      // Results of versions before foundAfterOwnAttempt: the batch's own payment paid it.
+      (bonus.status === 'already-paid' && bonus.foundAfterOwnAttempt !== false);
+    const paidNow = startedByUs && paidByItsRun;
+    const outcome: BatchRowOutcome = { status: paidNow ? 'paid' : 'already-paid' };
+    if (!paidNow) outcome.foundBy = startedByUs ? (bonus.foundBy ?? 'listing') : 'workflow';
     if (result.bonus.requestId !== undefined) outcome.requestId = result.bonus.requestId;
     const generation = tokenGenerationOf(result.bonus.token);
     if (generation !== 0) outcome.tokenGeneration = generation;
@@ -340,19 +370,25 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     const request = requests[index]!;
     const asked = parseDollarsToCents(request.bonusAmount);
     const made = parseDollarsToCents(result.bonus.amount);
-    if (result.workerId !== request.workerId || made !== asked) {
+    const askedReason = reasonSentToMTurk(request.reason, request.bonusKey);
+    const otherReason =
+      result.reason !== undefined && normaliseText(result.reason) !== normaliseText(askedReason);
+    if (result.workerId !== request.workerId || made !== asked || otherReason) {
       return (
-        `${workflowIds[index]} already paid ${result.bonus.amount} to ${result.workerId}, but this row ` +
-        `asks ${request.bonusAmount} for ${request.workerId}; nothing more was paid (to pay another ` +
-        'bonus for the same assignment, give the row a bonusKey)'
+        `${workflowIds[index]} already paid ${result.bonus.amount} to ${result.workerId}` +
+        (otherReason ? ` with reason ${JSON.stringify(result.reason)}` : '') +
+        `, but this row asks ${request.bonusAmount} for ${request.workerId}` +
+        (otherReason ? ` with reason ${JSON.stringify(askedReason)}` : '') +
+        '; nothing more was paid (to pay another bonus for the same assignment, give the row a bonusKey)'
       );
     }
     return undefined;
   };
 
-  const setWaiting = (index: number, isWaiting: boolean) => {
-    if (isWaiting && inFlight.has(index)) waiting.add(index);
-    else waiting.delete(index);
+  const setWaiting = (index: number, state: PaymentState | null | undefined) => {
+    if ((state === 'waiting-for-funds' || state === 'unconfirmed') && inFlight.has(index)) {
+      waiting.set(index, state);
+    } else waiting.delete(index);
   };
 
   /** Reports, and if needed waits for, the payment workflow that already holds the row's ID. */
@@ -368,7 +404,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
       });
       switch (found.kind) {
         case 'running':
-          setWaiting(index, found.state === 'waiting-for-funds');
+          setWaiting(index, found.state);
           continue;
         case 'completed': {
           const conflict = ours ? undefined : conflictWith(index, found.result);
@@ -404,7 +440,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     try {
       child = await startChild(approveAndBonus, {
         workflowId: workflowIds[index],
-        args: [{ ...request, options }],
+        args: [{ ...request, ...(input.target && { target: input.target }), options }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // Cancelling the batch stops new payments; one already started still finishes.
         cancellationType: ChildWorkflowCancellationType.ABANDON,
@@ -463,7 +499,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
           const states = await activities.states.paymentStates({
             workflowIds: rows.map((i) => workflowIds[i]!),
           });
-          rows.forEach((index, k) => setWaiting(index, states[k] === 'waiting-for-funds'));
+          rows.forEach((index, k) => setWaiting(index, states[k]));
         } catch (err) {
           if (isCancellation(err)) throw err;
           log.warn('could not read payment states', { error: describeFailure(err).message });
@@ -520,6 +556,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
   await condition(allHandlersFinished);
   return {
     counts: counts(),
+    ...(input.target && { target: input.target }),
     rows: outcomes.map(
       (o) => o ?? { status: 'failed', errorType: 'Lost', error: 'row has no outcome' },
     ),

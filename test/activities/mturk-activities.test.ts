@@ -434,14 +434,15 @@ describe('sendBonus', () => {
     const ids = seedAssignment();
     const elsewhere = { name: 'local' as const, endpoint: 'http://127.0.0.1:9' };
     const before = { ...emulator.ledger().requests };
-    for (const call of [
+    const calls: (() => Promise<unknown>)[] = [
       () => activities().sendBonus(bonusInput(ids, { target: elsewhere })),
       () => activities().approveAssignment({ assignmentId: ids.assignmentId, target: elsewhere }),
       () =>
         activities().sendBonus(
           bonusInput(ids, { target: { name: 'sandbox', endpoint: emulator.url } }),
         ),
-    ]) {
+    ];
+    for (const call of calls) {
       const failure = await failureOf(asAttempt(1, call));
       expect(failure.type).toBe(FailureType.TargetMismatch);
       expect(failure.nonRetryable).toBe(true);
