@@ -13,10 +13,13 @@ import {
   MTurkBonusState,
   MTurkWorkerId,
 } from './search-attributes';
-import { parseDollarsToCents } from './money';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from './errors';
+import { normaliseText } from './ledger-match';
+import { parseDollarsToCents, tryParseDollarsToCents } from './money';
 import { DEFAULT_TASK_QUEUE } from './temporal-config';
-import type { ApproveAndBonusInput } from './types';
-import { validateApproveAndBonusInput } from './validation';
+import type { ApproveAndBonusInput, MTurkTargetBinding, PaymentStatus } from './types';
+import { validateApproveAndBonusInput, type ValidatedApproveAndBonusInput } from './validation';
 import { bonusWorkflowId } from './workflow-ids';
 import type { approveAndBonus, ApproveAndBonusOptions } from './workflows';
 
@@ -29,6 +32,11 @@ export interface PayBonusOptions {
   workflowOptions?: ApproveAndBonusOptions;
   /** Largest bonus accepted, dollars; checked here before anything starts (default "100.00"). */
   maxBonusAmount?: string;
+  /**
+   * The MTurk this payment is meant for (targetBinding(config)): a worker talking to another one
+   * refuses it (TargetMismatch) before any call. Same as the input's `target`.
+   */
+  target?: MTurkTargetBinding;
 }
 
 const registeredCache = new WeakMap<Client, Promise<boolean>>();
@@ -61,14 +69,25 @@ export async function payBonus(
   options: PayBonusOptions = {},
 ): Promise<WorkflowHandle<typeof approveAndBonus>> {
   const maxBonusAmount = options.maxBonusAmount ?? options.workflowOptions?.maxBonusAmount;
-  const request = validateApproveAndBonusInput(input, {
-    maxBonusCents: maxBonusAmount === undefined ? undefined : parseDollarsToCents(maxBonusAmount),
-  });
+  const request = validateApproveAndBonusInput(
+    options.target ? { ...input, target: options.target } : input,
+    {
+      maxBonusCents: maxBonusAmount === undefined ? undefined : parseDollarsToCents(maxBonusAmount),
+    },
+  );
   const workflowId = bonusWorkflowId(request.assignmentId, request.bonusKey);
   const handle = client.workflow.getHandle<typeof approveAndBonus>(workflowId);
 
   const previousRun = await describeOrUndefined(handle);
-  if (previousRun === 'COMPLETED') return handle;
+  if (previousRun === 'COMPLETED' || previousRun === 'RUNNING') {
+    // Attaching to a payment that asks something else would hand back the wrong payment.
+    await refuseOtherPayment(client, workflowId, request);
+    return handle;
+  }
+  // A restart after a failed, terminated or cancelled run continues from the token generation
+  // that run reached, so it never sends a token MTurk may have used up on a refused call.
+  const firstTokenGeneration =
+    previousRun === undefined ? undefined : await nextRunTokenGeneration(client, handle);
 
   // Search attributes are stored unencrypted: with a payload codec on, keep the worker ID out.
   const encrypting = client.options.loadedDataConverter.payloadCodecs.length > 0;
@@ -90,7 +109,7 @@ export async function payBonus(
           options: {
             ...options.workflowOptions,
             maxBonusAmount,
-            lookUpFirst: previousRun !== undefined,
+            ...(firstTokenGeneration !== undefined && { firstTokenGeneration }),
           },
         },
       ],
@@ -100,9 +119,82 @@ export async function payBonus(
     });
   } catch (err) {
     // Completed between our describe and start: the payment exists, hand it back.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return handle;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      await refuseOtherPayment(client, workflowId, request);
+      return handle;
+    }
     throw err;
   }
+}
+
+const QUERY_DEADLINE_MS = 10_000;
+
+/** The generation a new run should use, from the last run's status (a worker replays it). */
+async function nextRunTokenGeneration(
+  client: Client,
+  handle: WorkflowHandle<typeof approveAndBonus>,
+): Promise<number | undefined> {
+  try {
+    const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      handle.query<PaymentStatus>('status'),
+    );
+    return status.nextRunTokenGeneration ?? status.tokenGeneration;
+  } catch {
+    // No worker to replay it, or a run of an older version: generation 0. At worst MTurk
+    // answers "token used" and the payment waits as unconfirmed; it never pays twice.
+    return undefined;
+  }
+}
+
+/**
+ * Throws PaymentConflict when the workflow holding `workflowId` pays another worker, amount or
+ * reason than `request`: read from its input (the first event of its current run).
+ */
+async function refuseOtherPayment(
+  client: Client,
+  workflowId: string,
+  request: ValidatedApproveAndBonusInput,
+): Promise<void> {
+  const history = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payloads = started?.input?.payloads ?? [];
+  if (payloads.length === 0) return;
+  // Decoded as the worker would: codecs (e.g. encryption) in reverse, then the converter.
+  const converter = client.options.loadedDataConverter;
+  let decoded = payloads.slice(0, 1);
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  const existing: unknown = converter.payloadConverter.fromPayload(decoded[0]!);
+  const other = existing as Partial<ApproveAndBonusInput> | undefined;
+  if (!other || typeof other !== 'object') return;
+  const differences: string[] = [];
+  if (other.workerId !== request.workerId) {
+    differences.push(`worker ${String(other.workerId)} (asked ${request.workerId})`);
+  }
+  const otherCents =
+    typeof other.bonusAmount === 'string' ? tryParseDollarsToCents(other.bonusAmount) : undefined;
+  if (!otherCents?.ok || otherCents.cents !== request.bonusCents) {
+    differences.push(`amount ${String(other.bonusAmount)} (asked ${request.bonusAmount})`);
+  }
+  if (
+    typeof other.reason !== 'string' ||
+    normaliseText(other.reason) !== normaliseText(request.reason)
+  ) {
+    differences.push(
+      `reason ${JSON.stringify(other.reason)} (asked ${JSON.stringify(request.reason)})`,
+    );
+  }
+  if (differences.length === 0) return;
+  throw ApplicationFailure.create({
+    type: FailureType.PaymentConflict,
+    message:
+      `Payment ${workflowId} already exists with ${differences.join(', ')}; nothing new was ` +
+      'started (a deliberate second bonus for the assignment needs a bonusKey)',
+    nonRetryable: true,
+  });
 }
 
 /** `payBonus` and wait for the payment's result (the first run's result when it already ran). */

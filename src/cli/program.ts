@@ -8,6 +8,7 @@ import { DEFAULT_BATCH_CONCURRENCY } from '../workflows/batch-rows';
 import { ExitCode } from './exit-codes';
 import { processIO, type CliIO } from './io';
 import { runPay, type PayOptions } from './pay-command';
+import { runPayUnderNewToken, type NewTokenOptions } from './new-token-command';
 import { runStatus } from './status-command';
 import { runWorker } from './worker-command';
 import type { CommonOptions } from './options';
@@ -81,6 +82,19 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     setExitCode(await runStatus(target, options, io));
   });
 
+  addCommonOptions(
+    program
+      .command('pay-under-new-token')
+      .argument('<workflow-id>', 'an unconfirmed payment (mturk-bonus/...)')
+      .description(
+        'pay an unconfirmed payment under a new token: MTurk said its token was used but never ' +
+          'listed the bonus; this RISKS A SECOND PAYMENT, so it asks first',
+      )
+      .option('-y, --yes', 'do not ask (scripts)')
+      .option('--note <text>', 'who decided and why (kept in the payment history)'),
+  ).action(async (workflowId: string, options: NewTokenOptions) => {
+    setExitCode(await runPayUnderNewToken(workflowId, options, io));
+  });
   addCommonOptions(
     program.command('worker').description('run a worker for payments and batches (until Ctrl-C)'),
   ).action(async (options: CommonOptions) => {

@@ -1,0 +1,91 @@
+/**
+ * `temporal-mturk pay-under-new-token <workflow-id>`: the operator's decision for a payment that
+ * waits as `unconfirmed` (MTurk said its token was used, but its listing never showed the bonus).
+ *
+ * The payment never does this by itself: if the earlier call did pay, a new token pays the worker
+ * a second time, and a double payment cannot be undone. So the command shows what it knows,
+ * says what it risks, and needs `--yes` or the assignment ID typed on a terminal.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { PaymentStatus } from '../types';
+import { confirmByTyping } from './confirm';
+import { CliError, ExitCode } from './exit-codes';
+import { printer, processIO, type CliIO } from './io';
+import { connectClient, resolveOptions, type CommonOptions } from './options';
+
+export interface NewTokenOptions extends CommonOptions {
+  yes?: boolean;
+  /** Who decided and why; kept in the payment's history with the signal. */
+  note?: string;
+}
+
+const QUERY_DEADLINE_MS = 10_000;
+
+export async function runPayUnderNewToken(
+  workflowId: string,
+  opts: NewTokenOptions,
+  io: CliIO = processIO(),
+): Promise<number> {
+  const print = printer(io);
+  try {
+    const resolved = resolveOptions(opts, io.env);
+    const client = await connectClient(resolved.temporal, io.env);
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      let status: PaymentStatus;
+      try {
+        status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+          handle.query<PaymentStatus>('status'),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          throw new CliError(`no payment ${workflowId}`, ExitCode.InvalidInput);
+        }
+        throw new CliError(
+          `payment ${workflowId} does not answer its status query (is a worker running?): ${(err as Error).message}`,
+          ExitCode.Error,
+        );
+      }
+      if (status.state !== 'unconfirmed') {
+        throw new CliError(
+          `payment ${workflowId} is ${status.state}, not unconfirmed: nothing to decide, nothing sent`,
+          ExitCode.InvalidInput,
+        );
+      }
+      print.out(`Payment ${workflowId} is unconfirmed:`);
+      print.out(`  worker ${status.workerId}, assignment ${status.assignmentId}, ${status.amount}`);
+      print.out(
+        `  MTurk refused token ${status.token ?? '?'} as used` +
+          (status.originalRequestId ? ` by request ${status.originalRequestId}` : '') +
+          ', but ListBonusPayments has never shown the bonus.',
+      );
+      print.out(
+        `Risk: if that call did pay, a new token pays ${status.workerId} a second ${status.amount}, ` +
+          'and a double payment cannot be undone. Check the requester site or MTurk support first.',
+      );
+      if (!opts.yes) {
+        if (!io.stdin.isTTY || !io.stdout.isTTY) {
+          throw new CliError(
+            'not a terminal, so nobody can confirm: pass --yes. Nothing was sent.',
+            ExitCode.NotConfirmed,
+          );
+        }
+        const confirmed = await confirmByTyping(io, 'Pay under a new token?', status.assignmentId);
+        if (!confirmed)
+          throw new CliError('not confirmed; nothing was sent.', ExitCode.NotConfirmed);
+      }
+      await handle.signal('payUnderNewToken', opts.note ? { note: opts.note } : {});
+      print.out(
+        `Sent payUnderNewToken to ${workflowId}: it looks at the ledger once more, then pays under the next token generation.`,
+      );
+      return ExitCode.Ok;
+    } finally {
+      await client.connection.close();
+    }
+  } catch (err) {
+    print.err(
+      `temporal-mturk pay-under-new-token: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    return err instanceof CliError ? err.exitCode : ExitCode.Error;
+  }
+}
