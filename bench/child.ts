@@ -47,6 +47,7 @@ export function floorActivities(names: readonly string[]): Activities {
       token: input.uniqueRequestToken,
       requestId: `floor-${++requests}`,
     }),
+    lookUpBonus: async () => ({ listed: false }),
     getAccountBalance: async () => ({ availableBalance: '1000000.00', onHoldBalance: '0.00' }),
     paymentOutcome: async () => ({ kind: 'not-found' }),
     paymentStates: async (input: { workflowIds: string[] }) => input.workflowIds.map(() => null),

@@ -70,6 +70,7 @@ describe('approveAndBonus by name with plain JSON', () => {
         token: expect.stringMatching(/^tm1-0-[0-9a-f]{48}$/),
         requestId: expect.any(String),
       },
+      reason: 'Thanks for the careful work', // trimmed, as sent to MTurk
     });
     expect(emu.ledger().bonuses[0]?.reason).toBe('Thanks for the careful work'); // trimmed
 

@@ -137,7 +137,17 @@ describe('admin HTTP API', () => {
       consumeTokenOnFailure: true,
       feeRounding: 'up',
     });
-    expect(cfg.body).toEqual({ tokenTtlMs: 5000, consumeTokenOnFailure: true, feeRounding: 'up' });
+    expect(cfg.body).toEqual({
+      tokenTtlMs: 5000,
+      consumeTokenOnFailure: true,
+      feeRounding: 'up',
+      listingLagMs: 0,
+      normaliseReasons: false,
+    });
+    const lagged = await admin('POST', 'config', { listingLagMs: 60_000, normaliseReasons: true });
+    expect(lagged.body).toMatchObject({ listingLagMs: 60_000, normaliseReasons: true });
+    expect((await admin('POST', 'config', { listingLagMs: -1 })).status).toBe(400);
+    expect((await admin('POST', 'config', { normaliseReasons: 'yes' })).status).toBe(400);
     expect((await admin('POST', 'config', { feeRounding: 'sideways' })).status).toBe(400);
     const before = (await admin('GET', 'clock')).body.nowMs as number;
     const after = (await admin('POST', 'clock', { advanceMs: 3_600_000 })).body.nowMs as number;
@@ -147,6 +157,8 @@ describe('admin HTTP API', () => {
       tokenTtlMs: 24 * 3600_000,
       consumeTokenOnFailure: false,
       feeRounding: 'half-up',
+      listingLagMs: 0,
+      normaliseReasons: false,
     });
   });
 
