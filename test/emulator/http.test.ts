@@ -137,7 +137,12 @@ describe('admin HTTP API', () => {
       consumeTokenOnFailure: true,
       feeRounding: 'up',
     });
-    expect(cfg.body).toEqual({ tokenTtlMs: 5000, consumeTokenOnFailure: true, feeRounding: 'up' });
+    expect(cfg.body).toEqual({
+      tokenTtlMs: 5000,
+      consumeTokenOnFailure: true,
+      feeRounding: 'up',
+      rateLimit: null,
+    });
     expect((await admin('POST', 'config', { feeRounding: 'sideways' })).status).toBe(400);
     const before = (await admin('GET', 'clock')).body.nowMs as number;
     const after = (await admin('POST', 'clock', { advanceMs: 3_600_000 })).body.nowMs as number;
