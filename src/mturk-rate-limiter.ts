@@ -92,7 +92,7 @@ function isServiceAnswer(err: unknown): boolean {
  */
 export class AdaptiveRateLimiter {
   private readonly now: () => number;
-  private readonly maxRate: number | undefined;
+  private maxRate: number | undefined;
   /**
    * Adaptive part. The AWS SDKs leave it off until the first throttle, which lets a worker's
    * first burst (up to its activity slots, all at once) into the limit; here it starts on, at
@@ -129,6 +129,20 @@ export class AdaptiveRateLimiter {
     this.lastRefill = this.now();
     this.lastThrottleTime = this.lastRefill / 1000;
     this.lastTxRateBucket = Math.floor((this.lastRefill / 1000) * 2) / 2;
+  }
+
+  /** Sets (or removes, with undefined) the ceiling on calls/s. */
+  setMaxRate(maxRate: number | undefined): void {
+    this.refill();
+    this.maxRate = maxRate === undefined ? undefined : checkRateLimit(maxRate, 'maxRate');
+    this.capacity = Math.max(Math.min(this.fillRate, this.maxRate ?? Infinity), MIN_CAPACITY);
+    this.tokens = Math.min(this.tokens, this.capacity);
+    this.pump();
+  }
+
+  /** The ceiling on calls/s, if any. */
+  get ceiling(): number | undefined {
+    return this.maxRate;
   }
 
   /** The limiter's clock, ms. */
@@ -350,4 +364,14 @@ export class ThrottleOnlyRetryStrategy {
   recordSuccess(_token: PacedToken): void {
     this.limiter.onAnswer();
   }
+}
+
+/** One line for logs: what the worker's MTurk calls met. */
+export function describeMTurkCalls(s: MTurkCallStats): string {
+  const share = s.sent > 0 ? ((s.throttled / s.sent) * 100).toFixed(1) : '0.0';
+  return (
+    `MTurk calls: ${s.sent} sent, ${s.throttled} throttled (${share} %), ` +
+    `${s.retried} retried in-process, ${s.gaveUp} left to Temporal's retry; ` +
+    `pacing at ${s.rate === null ? 'no limit' : `${s.rate}/s`}`
+  );
 }

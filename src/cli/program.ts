@@ -9,7 +9,7 @@ import { ExitCode } from './exit-codes';
 import { processIO, type CliIO } from './io';
 import { runPay, type PayOptions } from './pay-command';
 import { runStatus } from './status-command';
-import { runWorker } from './worker-command';
+import { runWorker, type WorkerOptions } from './worker-command';
 import type { CommonOptions } from './options';
 
 const ENVIRONMENT_HELP = `
@@ -82,8 +82,14 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   });
 
   addCommonOptions(
-    program.command('worker').description('run a worker for payments and batches (until Ctrl-C)'),
-  ).action(async (options: CommonOptions) => {
+    program
+      .command('worker')
+      .description('run a worker for payments and batches (until Ctrl-C)')
+      .option(
+        '--rate-limit <calls/s>',
+        "most MTurk calls per second of this worker (default: $MTURK_RATE_LIMIT, or paced to MTurk's throttling)",
+      ),
+  ).action(async (options: WorkerOptions) => {
     setExitCode(await runWorker(options, io));
   });
 
