@@ -165,10 +165,14 @@ export class AdaptiveRateLimiter {
     this.lastRefill = t;
   }
 
-  /** Waits for this call's turn; resolves with its send time (ms), for onThrottle. */
-  acquire(): Promise<number> {
+  /**
+   * Waits for this call's turn; resolves with its send time (ms), for onThrottle. A retry
+   * (`first`) goes to the head of the queue: it waited its turn once already, and at the back of
+   * a long queue it would run out of its time budget and become a Temporal retry after all.
+   */
+  acquire(first = false): Promise<number> {
     return new Promise((resolve) => {
-      this.waiters.push(() => {
+      this.waiters[first ? 'unshift' : 'push'](() => {
         this.counts.sent++;
         this.measure();
         resolve(this.now());
@@ -357,7 +361,7 @@ export class ThrottleOnlyRetryStrategy {
     const jitter = this.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** t.retries);
     await new Promise((resolve) => setTimeout(resolve, jitter));
     this.limiter.countRetry();
-    const sentAt = await this.limiter.acquire();
+    const sentAt = await this.limiter.acquire(true);
     return new Token(t.retries + 1, sentAt, t.startedAt);
   }
 
