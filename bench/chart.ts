@@ -12,6 +12,7 @@ export const CASE_COLORS: Record<CaseName, string> = {
   floor: '#59a14f',
   scaling: '#76b7b2',
   'rate-limited': '#e15759',
+  'mturk-rate-limited': '#b07aa1',
 };
 
 interface Bar {

@@ -65,6 +65,11 @@ export interface BenchOptions {
   extraLatencyMs?: number;
   /** The rate-limited run (default 20/s, 200 bonuses). */
   rateLimit?: { perSecond: number; n: number };
+  /**
+   * mturk-rate-limited: an account limit on the emulator (req/s, burst 2 × rate) per rate, with
+   * each number of worker processes sharing it (default rates 5, 10, 20; 1 and 3 workers; N).
+   */
+  mturkRateLimited?: { rates: number[]; workers: number[]; n: number };
   /** Use this Temporal server instead of starting one (e.g. the test run's shared server). */
   temporalAddress?: string;
   namespace?: string;
@@ -97,6 +102,9 @@ interface RunSpec {
   n: number;
   rep: number;
   rateLimit?: number;
+  /** The emulator's account limit (req/s), and worker processes sharing it. */
+  mturkLimit?: number;
+  workers?: number;
 }
 
 /** A child process speaking bench/protocol.ts. */
@@ -303,6 +311,11 @@ interface Context {
 function prepareEmulator(ctx: Context, spec: RunSpec): ApproveAndBonusInput[] {
   const { emulator } = ctx;
   emulator.reset();
+  // Kept across reset (configuration): set for every run.
+  emulator.configure({
+    rateLimit:
+      spec.mturkLimit === undefined ? null : { rate: spec.mturkLimit, burst: 2 * spec.mturkLimit },
+  });
   const { hits } = emulator.seed({
     balance: String(spec.n * 2 + 100),
     hits: [
@@ -467,20 +480,23 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
   const rows = prepareEmulator(ctx, spec);
   const taskQueue = `bench-${spec.case}-${spec.latencyMs}ms-${spec.rep}-${randomUUID().slice(0, 8)}`;
   const workflowId = `bench-batch/${taskQueue}`;
-  const child = await startChild(
-    ctx.childPath,
-    {
-      role: spec.implementation === 'floor' ? 'floor' : 'worker',
-      address: ctx.address,
-      namespace: ctx.namespace,
-      taskQueue,
-      emulatorUrl: ctx.emulator.url,
-      bundlePath: ctx.bundlePath,
-      ...(spec.rateLimit !== undefined && { maxTaskQueueActivitiesPerSecond: spec.rateLimit }),
-      workerOptions: ctx.workerOptions,
-    },
-    ctx.workerLaunch,
-  );
+  const childConfig: ChildConfig = {
+    role: spec.implementation === 'floor' ? 'floor' : 'worker',
+    address: ctx.address,
+    namespace: ctx.namespace,
+    taskQueue,
+    emulatorUrl: ctx.emulator.url,
+    bundlePath: ctx.bundlePath,
+    ...(spec.rateLimit !== undefined && { maxTaskQueueActivitiesPerSecond: spec.rateLimit }),
+    workerOptions: ctx.workerOptions,
+  };
+  const child = await startChild(ctx.childPath, childConfig, ctx.workerLaunch);
+  // More worker processes on the same task queue (and the one emulator account): measured as a
+  // whole by the emulator; CPU and memory figures are the first one's.
+  const others: BenchChild[] = [];
+  for (let i = 1; i < (spec.workers ?? 1); i++) {
+    others.push(await startChild(ctx.childPath, childConfig, ctx.workerLaunch));
+  }
   const idleRss = statusMB(child.pid, 'VmRSS');
   // As `temporal-mturk pay` starts it: default window, default payment options.
   const input: PayBatchInput = {
@@ -514,12 +530,14 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
     );
     t1 = Date.now();
     const finished = await finishChild(ctx, child, cpu0);
+    await Promise.all(others.map((o) => stopChild(o)));
     ({ serverCpuS, workerCpuS, rss } = finished);
     const { stopped } = finished;
     activityStarts = stopped.activityStarts;
     workerMemoryMB = stopped.memory ? { ...stopped.memory, idleRss: round(idleRss ?? 0) } : null;
   } finally {
     child.kill();
+    for (const o of others) o.kill();
   }
   const harnessCpu = process.cpuUsage(harness0);
   const wallMs = t1 - t0;
@@ -564,8 +582,31 @@ async function runTemporal(ctx: Context, spec: RunSpec): Promise<RunRecord> {
     batchHistoryEvents: history.events,
     activities,
     ledger,
+    ...(spec.mturkLimit !== undefined && {
+      mturk: mturkFigures(ctx, spec, (spec.n / wallMs) * 1000),
+    }),
     loadAvg: load,
     loadAvgEnd: loadAvg(),
+  };
+}
+
+/** What a run made of the emulator's account limit, from the emulator's own counters. */
+function mturkFigures(ctx: Context, spec: RunSpec, throughput: number): RunRecord['mturk'] {
+  const l = ctx.emulator.ledger();
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  const requests = sum(l.requests);
+  const throttled = sum(l.rateLimited);
+  const callsPerPayment = (requests - throttled) / spec.n;
+  const achievable = spec.mturkLimit! / callsPerPayment;
+  return {
+    limitPerSecond: spec.mturkLimit!,
+    workers: spec.workers ?? 1,
+    requests,
+    throttled,
+    callsPerPayment: round(callsPerPayment, 3),
+    achievablePerSecond: round(achievable, 3),
+    fractionOfAchievable: round(throughput / achievable, 3),
+    throttledShare: round(requests > 0 ? throttled / requests : 0, 4),
   };
 }
 
@@ -574,6 +615,7 @@ function plan(
     scalingN: number;
     extraLatencyMs: number;
     rateLimit: { perSecond: number; n: number };
+    mturkRateLimited: { rates: number[]; workers: number[]; n: number };
   },
 ): RunSpec[] {
   const specs: RunSpec[] = [];
@@ -613,6 +655,21 @@ function plan(
       rateLimit: opts.rateLimit.perSecond,
     });
   }
+  if (opts.cases.includes('mturk-rate-limited')) {
+    for (const rate of opts.mturkRateLimited.rates) {
+      for (const workers of opts.mturkRateLimited.workers) {
+        specs.push({
+          case: 'mturk-rate-limited',
+          implementation: 'temporal-mturk',
+          latencyMs: opts.extraLatencyMs,
+          n: opts.mturkRateLimited.n,
+          rep: 1,
+          mturkLimit: rate,
+          workers,
+        });
+      }
+    }
+  }
   return specs;
 }
 
@@ -620,6 +677,7 @@ export function summarize(runs: RunRecord[]): CaseSummary[] {
   const groups = new Map<string, RunRecord[]>();
   for (const run of runs) {
     if (!run.ledger.verified) continue; // a run that paid wrong measures nothing
+    if (run.mturk) continue; // one run per limit and worker count: reported run by run
     const key = `${run.case}|${run.latencyMs}|${run.n}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
@@ -729,6 +787,7 @@ export function evaluateTargets(
   );
   const rss = temporalRuns.map((r) => r.workerPeakRssMB).filter((v): v is number => v !== null);
   const limited = runs.find((r) => r.case === 'rate-limited' && r.ledger.verified);
+  const paced = runs.filter((r) => r.mturk && r.ledger.verified).map((r) => r.mturk!);
   return [
     target(
       'speedup-vs-sequential',
@@ -768,6 +827,25 @@ export function evaluateTargets(
       '<=',
       limited?.activities?.limitPerSecond ?? 20,
     ),
+    target(
+      'mturk-limit-use',
+      'lowest payments/s ÷ achievable (limit ÷ accepted MTurk calls per payment), mturk-rate-limited runs',
+      paced.length > 0 ? Math.min(...paced.map((m) => m.fractionOfAchievable)) : null,
+      '>=',
+      0.9,
+      paced
+        .map((m) => `${m.limitPerSecond}/s × ${m.workers}w: ${m.fractionOfAchievable}`)
+        .join(', ') || undefined,
+    ),
+    target(
+      'mturk-throttled-share',
+      'highest share of MTurk calls throttled, mturk-rate-limited runs',
+      paced.length > 0 ? Math.max(...paced.map((m) => m.throttledShare)) : null,
+      '<=',
+      0.05,
+      paced.map((m) => `${m.limitPerSecond}/s × ${m.workers}w: ${m.throttledShare}`).join(', ') ||
+        undefined,
+    ),
   ];
 }
 
@@ -787,10 +865,20 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
   const scalingN = options.scalingN ?? 10 * n;
   const extraLatencyMs = options.extraLatencyMs ?? Math.min(...latenciesMs);
   const rateLimit = options.rateLimit ?? { perSecond: 20, n: Math.min(200, n) };
+  const mturkRateLimited = options.mturkRateLimited ?? { rates: [5, 10, 20], workers: [1, 3], n };
   const workerOptions = options.workerOptions ?? {};
   for (const c of cases) if (!CASES.includes(c)) throw new Error(`unknown case ${c}`);
   if (latenciesMs.length === 0) throw new Error('no latency to run');
-  const specs = plan({ n, reps, latenciesMs, cases, scalingN, extraLatencyMs, rateLimit });
+  const specs = plan({
+    n,
+    reps,
+    latenciesMs,
+    cases,
+    scalingN,
+    extraLatencyMs,
+    rateLimit,
+    mturkRateLimited,
+  });
 
   const startedAt = new Date();
   const loadAvgStart = loadAvg();
@@ -869,6 +957,11 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
           (run.activities?.limitPerSecond
             ? `, ${run.activities.avgPerSecond} activities/s (peak ${run.activities.peak1s} in 1 s)`
             : '') +
+          (run.mturk
+            ? `, limit ${run.mturk.limitPerSecond}/s × ${run.mturk.workers} workers: ` +
+              `${run.mturk.callsPerPayment} calls/payment, ${run.mturk.fractionOfAchievable} of ` +
+              `achievable ${run.mturk.achievablePerSecond}/s, ${run.mturk.throttled}/${run.mturk.requests} throttled`
+            : '') +
           `; ${run.ledger.verified ? 'ledger ok' : run.ledger.note}`,
       );
     }
@@ -903,6 +996,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutput> {
       cases,
       scalingN,
       rateLimit,
+      ...(cases.includes('mturk-rate-limited') && { mturkRateLimited }),
       poolConcurrency: POOL_CONCURRENCY,
       batchConcurrency: options.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY,
       searchAttributes,

@@ -66,6 +66,19 @@ async function main(): Promise<void> {
       'bonuses of the rate-limited run (default min(200, N))',
       positiveInt,
     )
+    .option(
+      '--mturk-rates <list>',
+      'mturk-rate-limited: emulator account limits, req/s (burst 2x)',
+      numberList,
+      [5, 10, 20],
+    )
+    .option(
+      '--mturk-workers <list>',
+      'mturk-rate-limited: worker processes sharing the account',
+      numberList,
+      [1, 3],
+    )
+    .option('--mturk-n <count>', 'bonuses of each mturk-rate-limited run (default N)', positiveInt)
     .option('--temporal-address <host:port>', 'use this Temporal server instead of starting one')
     .option(
       '--worker-options <list>',
@@ -95,6 +108,9 @@ async function main(): Promise<void> {
     scalingN?: number;
     rateLimit: number;
     rateLimitN?: number;
+    mturkRates: number[];
+    mturkWorkers: number[];
+    mturkN?: number;
     temporalAddress?: string;
     workerOptions?: Record<string, number>;
     workerNodeArgs?: string;
@@ -114,6 +130,11 @@ async function main(): Promise<void> {
     outDir: path.resolve(opts.out),
     scalingN: opts.scalingN,
     rateLimit: { perSecond: opts.rateLimit, n: opts.rateLimitN ?? Math.min(200, n) },
+    mturkRateLimited: {
+      rates: opts.mturkRates,
+      workers: opts.mturkWorkers.map((w) => Math.max(1, Math.round(w))),
+      n: opts.mturkN ?? n,
+    },
     temporalAddress: opts.temporalAddress,
     workerOptions: opts.workerOptions,
     batchConcurrency: opts.concurrency,

@@ -8,6 +8,7 @@ export const CASES = [
   'floor',
   'scaling',
   'rate-limited',
+  'mturk-rate-limited',
 ] as const;
 export type CaseName = (typeof CASES)[number];
 
@@ -62,6 +63,22 @@ export const runSchema = z.object({
     verified: z.boolean(),
     note: z.string(),
   }),
+  /** mturk-rate-limited runs: the emulator's account limit and what the run made of it. */
+  mturk: z
+    .object({
+      limitPerSecond: num,
+      workers: z.number().int().positive(),
+      /** API requests the emulator received, and of these refused by its rate limit. */
+      requests: z.number().int(),
+      throttled: z.number().int(),
+      /** Accepted MTurk calls per payment, from the emulator's counters. */
+      callsPerPayment: num,
+      /** limitPerSecond / callsPerPayment: payments/s the limit allows. */
+      achievablePerSecond: num,
+      fractionOfAchievable: num,
+      throttledShare: num,
+    })
+    .optional(),
   loadAvg: z.array(num).length(3),
   /** Load average when the run ended (absent in files from before it was recorded). */
   loadAvgEnd: z.array(num).length(3).optional(),
@@ -117,6 +134,13 @@ export const resultSchema = z.object({
     cases: z.array(z.enum(CASES)),
     scalingN: z.number().int().positive(),
     rateLimit: z.object({ perSecond: num, n: z.number().int().positive() }),
+    mturkRateLimited: z
+      .object({
+        rates: z.array(num),
+        workers: z.array(z.number().int().positive()),
+        n: z.number().int().positive(),
+      })
+      .optional(),
     poolConcurrency: z.number().int().positive(),
     batchConcurrency: z.number().int().positive(),
     /** Whether batches gave payments the MTurk* search attributes (as the CLI does when registered). */

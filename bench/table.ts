@@ -62,6 +62,26 @@ export function formatTable(result: BenchResult): string {
         `at most ${limited.activities.peak1s} in any 1 s`,
     );
   }
+  const paced = result.runs.filter((r) => r.mturk);
+  if (paced.length > 0) {
+    const head = ['MTurk limit', 'workers', 'N', 'payments/s', 'calls/payment', 'achievable/s'];
+    const rows = paced.map((r) => [
+      `${r.mturk!.limitPerSecond}/s`,
+      String(r.mturk!.workers),
+      String(r.n),
+      String(r.throughput),
+      String(r.mturk!.callsPerPayment),
+      String(r.mturk!.achievablePerSecond),
+      `${(r.mturk!.fractionOfAchievable * 100).toFixed(1)} %`,
+      `${(r.mturk!.throttledShare * 100).toFixed(1)} % (${r.mturk!.throttled}/${r.mturk!.requests})`,
+      r.completionMs ? `${r.completionMs.p50} / ${r.completionMs.p99} ms` : '-',
+      r.ledger.verified ? 'ok' : 'VOID',
+    ]);
+    lines.push(
+      pad([[...head, 'of achievable', 'throttled', 'p50 / p99 completion', 'ledger'], ...rows]),
+      '',
+    );
+  }
   const voidRuns = result.runs.filter((r) => !r.ledger.verified);
   for (const r of voidRuns) {
     lines.push(`VOID ${r.case} ${r.latencyMs} ms rep ${r.rep}: ${r.ledger.note}`);

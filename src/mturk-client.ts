@@ -7,6 +7,11 @@ import { MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from './errors';
 import type { MTurkTargetBinding } from './types';
+import {
+  AdaptiveRateLimiter,
+  MAX_THROTTLE_RETRIES,
+  ThrottleOnlyRetryStrategy,
+} from './mturk-rate-limiter';
 
 export type MTurkTarget = 'local' | 'sandbox' | 'production';
 
@@ -150,19 +155,40 @@ export function localMTurkConfig(endpoint: string): MTurkConfig {
   };
 }
 
+export interface MTurkClientOptions {
+  /** Ceiling on this client's MTurk calls per second (`--rate-limit`); default none. */
+  maxRate?: number;
+}
+
+const limiters = new WeakMap<MTurkClient, AdaptiveRateLimiter>();
+
+/** The limiter pacing a client made by createMTurkClient (its counts: `.stats()`). */
+export function mturkRateLimiter(client: MTurkClient): AdaptiveRateLimiter | undefined {
+  return limiters.get(client);
+}
+
 /**
- * The MTurkClient for a config. Build it once per process and inject it.
+ * The MTurkClient for a config. Build it once per process and inject it: its rate limiter is
+ * shared by every call of the process (mturk-rate-limiter.ts).
  *
- * `maxAttempts: 1` turns off the SDK's own retries: Temporal owns retrying, with a durable
- * attempt count the activity uses (attempt > 1 → look the payment up before paying again) and
- * a backoff policy visible in the workflow's history. SDK retries inside one attempt would be
- * invisible to both.
+ * The SDK's own retries are off for everything but throttling: Temporal owns retrying, with a
+ * durable attempt count the activity uses (attempt > 1 → look the payment up before paying
+ * again) and a backoff policy visible in the workflow's history; a timeout, a dropped
+ * connection or a ServiceFault may have done the work, and an invisible retry inside one
+ * attempt would bypass both. A throttled call did nothing: the retry strategy paces every call
+ * and retries only those, in-process (MAX_THROTTLE_RETRIES, THROTTLE_RETRY_BUDGET_MS).
+ * `maxAttempts` only labels the amz-sdk-request header; the strategy decides.
  */
-export function createMTurkClient(config: MTurkConfig): MTurkClient {
-  return new MTurkClient({
+export function createMTurkClient(
+  config: MTurkConfig,
+  options: MTurkClientOptions = {},
+): MTurkClient {
+  const limiter = new AdaptiveRateLimiter({ maxRate: options.maxRate });
+  const client = new MTurkClient({
     region: MTURK_REGION,
     endpoint: config.endpoint,
-    maxAttempts: 1,
+    maxAttempts: MAX_THROTTLE_RETRIES + 1,
+    retryStrategy: new ThrottleOnlyRetryStrategy(limiter),
     requestHandler: {
       requestTimeout: config.requestTimeoutMs,
       connectionTimeout: config.connectionTimeoutMs,
@@ -171,6 +197,8 @@ export function createMTurkClient(config: MTurkConfig): MTurkClient {
     },
     ...(config.credentials === 'local-dummy' && { credentials: LOCAL_CREDENTIALS }),
   });
+  limiters.set(client, limiter);
+  return client;
 }
 
 /** One line for logs: target and endpoint, never credentials. */

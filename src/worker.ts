@@ -14,8 +14,10 @@ import {
   createMTurkClient,
   describeTarget,
   mturkConfigFromEnv,
+  mturkRateLimiter,
   targetBinding,
 } from './mturk-client';
+import { checkRateLimit, describeMTurkCalls } from './mturk-rate-limiter';
 import type { MTurkTargetBinding } from './types';
 import { installRuntimeFromEnv } from './observability';
 import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv } from './temporal-config';
@@ -26,6 +28,11 @@ export interface MTurkWorkerOptions {
   taskQueue?: string;
   /** The one MTurk client every activity shares. */
   mturk: MTurkClient;
+  /**
+   * Most MTurk calls per second this worker makes (all its activities together); default none:
+   * the client paces itself to MTurk's throttling anyway. Needs a client from createMTurkClient.
+   */
+  mturkRateLimit?: number;
   /** Largest bonus the activities will pay, in cents (default $100.00). */
   maxBonusCents?: number;
   /**
@@ -43,6 +50,14 @@ export interface MTurkWorkerOptions {
 
 /** A worker that runs temporal-mturk's workflows and activities on one task queue. */
 export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worker> {
+  if (opts.mturkRateLimit !== undefined) {
+    const limit = checkRateLimit(opts.mturkRateLimit, 'mturkRateLimit');
+    const limiter = mturkRateLimiter(opts.mturk);
+    if (!limiter) {
+      throw new Error('mturkRateLimit needs an MTurk client made by createMTurkClient');
+    }
+    limiter.setMaxRate(limit);
+  }
   const namespace = opts.namespace ?? 'default';
   // payBatch's activities look at other workflows; with the worker's converter, so they can
   // read encrypted results.
@@ -73,6 +88,31 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
 }
 
 /**
+ * Logs the client's MTurk call counts (sent, throttled, retried) every `everyMs` while they
+ * change: a worker knows them, a `pay` command does not. Returns the stop function.
+ */
+export function logMTurkCalls(
+  mturk: MTurkClient,
+  log: (line: string) => void,
+  everyMs = 60_000,
+): () => void {
+  const limiter = mturkRateLimiter(mturk);
+  if (!limiter) return () => undefined;
+  let last = '';
+  const tick = () => {
+    const line = describeMTurkCalls(limiter.stats());
+    if (line !== last) log(line);
+    last = line;
+  };
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (limiter.stats().sent > 0) tick();
+  };
+}
+
+/**
  * `npm run worker` (entry: worker-main.ts): Temporal from envconfig, MTurk target from
  * MTURK_TARGET / MTURK_ENDPOINT; runs until SIGINT/SIGTERM.
  */
@@ -80,6 +120,8 @@ export async function runWorkerFromEnv(): Promise<void> {
   const temporal = temporalTargetFromEnv();
   const mturkConfig = mturkConfigFromEnv();
   const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const rawLimit = process.env.MTURK_RATE_LIMIT?.trim();
+  const mturkRateLimit = rawLimit ? checkRateLimit(rawLimit, 'MTURK_RATE_LIMIT') : undefined;
   const dataConverter = dataConverterFromEnv();
   // Before the first connection: Temporal creates its runtime once.
   const metrics = installRuntimeFromEnv();
@@ -89,16 +131,23 @@ export async function runWorkerFromEnv(): Promise<void> {
     `temporal-mturk worker: payload encryption ${dataConverter.payloadCodecs ? 'on' : 'off'}` +
       (metrics ? `, Prometheus metrics at http://${metrics}/metrics` : ''),
   );
+  console.log(
+    `temporal-mturk worker: MTurk rate ${mturkRateLimit === undefined ? "paced to MTurk's throttling" : `at most ${mturkRateLimit} calls/s`}`,
+  );
   const connection = await NativeConnection.connect(temporal.connectionOptions);
+  const mturk = createMTurkClient(mturkConfig);
   const worker = await createMTurkWorker({
     connection,
     namespace: temporal.namespace,
     taskQueue,
-    mturk: createMTurkClient(mturkConfig),
+    mturk,
+    mturkRateLimit,
     mturkTarget: targetBinding(mturkConfig),
     dataConverter,
   });
+  const stopLog = logMTurkCalls(mturk, (line) => console.log(`temporal-mturk worker: ${line}`));
   // Worker.run() stops gracefully on SIGINT/SIGTERM (the SDK installs those handlers).
   await worker.run();
+  stopLog();
   await connection.close();
 }

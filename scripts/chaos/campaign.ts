@@ -674,6 +674,7 @@ function emptyLedger(): Ledger {
     rejections: [],
     requests: {},
     faults: { serviceFault: 0, throttle: 0, dropAfterCommit: 0 },
+    rateLimited: {},
     totals: { bonusCount: 0, bonuses: '0.00', fees: '0.00' },
   };
 }

@@ -10,7 +10,7 @@ import { processIO, type CliIO } from './io';
 import { runPay, type PayOptions } from './pay-command';
 import { runPayUnderNewToken, type NewTokenOptions } from './new-token-command';
 import { runStatus } from './status-command';
-import { runWorker } from './worker-command';
+import { runWorker, type WorkerOptions } from './worker-command';
 import type { CommonOptions } from './options';
 
 const ENVIRONMENT_HELP = `
@@ -96,8 +96,14 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     setExitCode(await runPayUnderNewToken(workflowId, options, io));
   });
   addCommonOptions(
-    program.command('worker').description('run a worker for payments and batches (until Ctrl-C)'),
-  ).action(async (options: CommonOptions) => {
+    program
+      .command('worker')
+      .description('run a worker for payments and batches (until Ctrl-C)')
+      .option(
+        '--rate-limit <calls/s>',
+        "most MTurk calls per second of this worker (default: $MTURK_RATE_LIMIT, or paced to MTurk's throttling)",
+      ),
+  ).action(async (options: WorkerOptions) => {
     setExitCode(await runWorker(options, io));
   });
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { AdminApi } from './admin';
 import { FaultInjector, type FaultConfig } from './faults';
 import type { FeeRounding } from './money';
+import { RateLimiter, validateRateLimit, type RateLimitConfig } from './rate-limit';
 import { createEmulatorServer } from './server';
 import { Store } from './state';
 import type { Ledger, RuntimeConfig, SeedRequest, SeedResult } from './types';
@@ -24,6 +25,7 @@ export type {
 } from './types';
 export type { FaultConfig, OperationFaults } from './faults';
 export type { FeeRounding } from './money';
+export type { BucketLimit, RateLimitConfig } from './rate-limit';
 
 export interface EmulatorOptions {
   /** Default 127.0.0.1. Non-loopback hosts need allowNonLoopback. */
@@ -45,6 +47,12 @@ export interface EmulatorOptions {
   allowNonLoopback?: boolean;
   /** The clock (epoch ms). Default Date.now. */
   now?: () => number;
+  /**
+   * Account-wide request rate limit (token bucket: `rate` requests/s, `burst` default 2 × rate,
+   * optionally per operation). Over it, calls are answered ThrottlingException and do nothing.
+   * Refilled on real time, whatever `now` says. Default: none.
+   */
+  rateLimit?: RateLimitConfig | null;
 }
 
 export interface RunningEmulator {
@@ -59,6 +67,7 @@ export interface RunningEmulator {
   setBalance(dollars: string): void;
   addBalance(dollars: string): void;
   configure(partial: Partial<RuntimeConfig>): RuntimeConfig;
+  config(): RuntimeConfig;
   advanceClock(ms: number): void;
 }
 
@@ -98,6 +107,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   store.configure(store.config); // validates the options
   store.commit(); // a loaded state file is compacted into a fresh snapshot at once
   const faults = new FaultInjector();
+  const limiter = new RateLimiter();
+  limiter.configure(opts.rateLimit ?? null);
+  const config = (): RuntimeConfig => ({ ...store.config, rateLimit: limiter.current() });
 
   // Every admin mutation is committed (persisted) before it returns.
   const committed = <A extends unknown[], R>(fn: (...a: A) => R) => {
@@ -115,17 +127,26 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     reset: committed(() => {
       store.reset();
       faults.configure({});
+      limiter.refill();
     }),
     setBalance: committed((d: string) => store.setBalance(d)),
     addBalance: committed((d: string) => store.addBalance(d)),
     balance: () => store.balance(),
-    configure: (p: Partial<RuntimeConfig>) => store.configure(p),
-    config: () => ({ ...store.config }),
+    configure: (p: Partial<RuntimeConfig>) => {
+      if (p === null || typeof p !== 'object') throw new Error('config must be an object');
+      const { rateLimit, ...rest } = p;
+      // Checked before anything is applied, so a bad request changes nothing.
+      const limit = rateLimit === undefined ? undefined : validateRateLimit(rateLimit);
+      store.configure(rest);
+      if (limit !== undefined) limiter.configure(limit);
+      return config();
+    },
+    config,
     advanceClock: committed((ms: number) => store.advanceClock(ms)),
     now: () => store.now(),
   };
 
-  const server = createEmulatorServer({ store, faults, admin });
+  const server = createEmulatorServer({ store, faults, limiter, admin });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -166,6 +187,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     setBalance: admin.setBalance,
     addBalance: admin.addBalance,
     configure: admin.configure,
+    config,
     advanceClock: admin.advanceClock,
   };
 }

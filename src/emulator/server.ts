@@ -5,6 +5,7 @@ import { ApiError, serializationError, serviceFault, throttling, unknownOperatio
 import type { FaultDecision, FaultInjector } from './faults';
 import { newRequestId } from './ids';
 import { OPERATIONS, validateInput, type Input } from './model';
+import type { RateLimiter } from './rate-limit';
 import type { Store } from './state';
 
 export const TARGET_PREFIX = 'MTurkRequesterServiceV20170117.';
@@ -15,6 +16,7 @@ const MAX_ADMIN_BODY = 64 * 1024 * 1024;
 export interface ServerDeps {
   store: Store;
   faults: FaultInjector;
+  limiter: RateLimiter;
   admin: AdminApi;
 }
 
@@ -63,7 +65,7 @@ function send(
 }
 
 export function createEmulatorServer(deps: ServerDeps): Server {
-  const { store, faults } = deps;
+  const { store, faults, limiter } = deps;
 
   const handleApi = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
     const targetHeader = req.headers['x-amz-target'];
@@ -130,6 +132,12 @@ export function createEmulatorServer(deps: ServerDeps): Server {
           throw unknownOperation(
             target ? `Operation ${target} is not supported.` : 'Missing X-Amz-Target header.',
           );
+        }
+        // Over the account's rate: refused at the door, as the injected throttle answers, before
+        // the body is looked at, the faults drawn or the state touched.
+        if (!limiter.admit(op)) {
+          store.countRateLimited(op);
+          throw throttling();
         }
         const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (ct !== CONTENT_TYPE) {

@@ -12,7 +12,7 @@ import type {
   FaultCounts,
   Ledger,
   LedgerAction,
-  RuntimeConfig,
+  StoreConfig,
   SeedRequest,
   SeedResult,
 } from './types';
@@ -99,6 +99,8 @@ interface Snapshot {
   tokens: [string, TokenRec][];
   requests: Record<string, number>;
   faults: FaultCounts;
+  /** Absent in files written before the rate limit existed. */
+  rateLimited?: Record<string, number>;
 }
 
 /** One journal line: what changed in one commit. Replaying a line twice is harmless. */
@@ -108,6 +110,7 @@ interface JournalLine {
   clockOffsetMs: number;
   requests: Record<string, number>;
   faults: FaultCounts;
+  rateLimited?: Record<string, number>;
   hits?: HitRec[];
   assignments?: AsgRec[];
   bonuses?: { from: number; items: BonusRec[] };
@@ -119,7 +122,7 @@ interface JournalLine {
 
 export class AdminError extends Error {}
 
-export interface StoreOptions extends RuntimeConfig {
+export interface StoreOptions extends StoreConfig {
   now: () => number;
   statePath?: string;
 }
@@ -154,7 +157,7 @@ function decodePageToken(token: string, key: string): number {
 }
 
 export class Store {
-  config: RuntimeConfig;
+  config: StoreConfig;
   private readonly baseNow: () => number;
   private readonly file?: StateFile<Snapshot, JournalLine>;
   private dirty = false;
@@ -179,6 +182,8 @@ export class Store {
   private tokens = new Map<string, TokenRec>();
   private requests = zeroRequests();
   private faults: FaultCounts = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
+  /** Requests refused by the rate limit, per operation (also counted in `requests`). */
+  private rateLimited = zeroRequests();
 
   constructor(opts: StoreOptions) {
     this.baseNow = opts.now;
@@ -262,6 +267,7 @@ export class Store {
       tokens: [...this.tokens.entries()],
       requests: this.requests,
       faults: this.faults,
+      rateLimited: this.rateLimited,
     };
   }
 
@@ -272,6 +278,7 @@ export class Store {
       clockOffsetMs: this.clockOffsetMs,
       requests: this.requests,
       faults: this.faults,
+      rateLimited: this.rateLimited,
     };
     const pick = <T>(ids: Set<string>, m: Map<string, T>) =>
       [...ids].map((id) => m.get(id)).filter((x): x is T => x !== undefined);
@@ -309,6 +316,7 @@ export class Store {
     this.tokens = new Map(s.tokens);
     this.requests = s.requests;
     this.faults = s.faults;
+    this.rateLimited = s.rateLimited ?? this.rateLimited;
     const bonuses = s.bonuses;
     const place = <T>(arr: T[], part?: { from: number; items: T[] }) => {
       part?.items.forEach((item, i) => (arr[part.from + i] = item));
@@ -318,6 +326,7 @@ export class Store {
       this.clockOffsetMs = l.clockOffsetMs;
       this.requests = l.requests;
       this.faults = l.faults;
+      this.rateLimited = l.rateLimited ?? this.rateLimited;
       for (const h of l.hits ?? []) this.hits.set(h.id, h);
       for (const a of l.assignments ?? []) this.assignments.set(a.id, a);
       place(bonuses, l.bonuses);
@@ -329,6 +338,7 @@ export class Store {
       }
     }
     this.requests = { ...zeroRequests(), ...this.requests };
+    this.rateLimited = { ...zeroRequests(), ...this.rateLimited };
     this.bonuses = [];
     for (const b of bonuses) this.addBonus(b);
     // Start a new generation at once: this also drops a torn journal tail.
@@ -348,6 +358,11 @@ export class Store {
     this.dirty = true;
   }
 
+  countRateLimited(op: string): void {
+    this.rateLimited[op] = (this.rateLimited[op] ?? 0) + 1;
+    this.dirty = true;
+  }
+
   // ---------------------------------------------------------------- admin
 
   reset(): void {
@@ -362,6 +377,7 @@ export class Store {
     this.tokens.clear();
     this.requests = zeroRequests();
     this.faults = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
+    this.rateLimited = zeroRequests();
     this.rewrite = true;
     this.dirty = true;
   }
@@ -390,7 +406,7 @@ export class Store {
     return formatCents(this.balanceCents);
   }
 
-  configure(partial: Partial<RuntimeConfig>): RuntimeConfig {
+  configure(partial: Partial<StoreConfig>): StoreConfig {
     if (partial === null || typeof partial !== 'object')
       throw new AdminError('config must be an object');
     const { tokenTtlMs, consumeTokenOnFailure, feeRounding, listingLagMs, normaliseReasons } =
@@ -554,6 +570,7 @@ export class Store {
       rejections: this.rejections.map(action),
       requests: { ...this.requests },
       faults: { ...this.faults },
+      rateLimited: { ...this.rateLimited },
       totals: { bonusCount: bonuses.length, bonuses: formatCents(paid), fees: formatCents(fees) },
     };
   }

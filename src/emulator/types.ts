@@ -1,8 +1,10 @@
 /** Public types of the emulator's admin API. */
 import type { FeeRounding } from './money';
+import type { RateLimitConfig } from './rate-limit';
 
 export type { FaultConfig, OperationFaults } from './faults';
 export type { FeeRounding } from './money';
+export type { BucketLimit, RateLimitConfig } from './rate-limit';
 
 export type AssignmentStatus = 'Submitted' | 'Approved' | 'Rejected';
 
@@ -82,10 +84,16 @@ export interface Ledger {
   /** Every MTurk API request received, per operation, including failed and faulted ones. */
   requests: Record<string, number>;
   faults: FaultCounts;
+  /**
+   * Requests refused by the rate limit (ThrottlingException, nothing done), per operation; they
+   * are also counted in `requests`.
+   */
+  rateLimited: Record<string, number>;
   totals: { bonusCount: number; bonuses: string; fees: string };
 }
 
-export interface RuntimeConfig {
+/** The part of the configuration the state store applies. */
+export interface StoreConfig {
   tokenTtlMs: number;
   consumeTokenOnFailure: boolean;
   feeRounding: FeeRounding;
@@ -96,4 +104,9 @@ export interface RuntimeConfig {
   listingLagMs: number;
   /** Store reasons normalised (Unicode NFC, whitespace runs as one space, trimmed). */
   normaliseReasons: boolean;
+}
+
+export interface RuntimeConfig extends StoreConfig {
+  /** The account-wide request rate limit; null: none. */
+  rateLimit: RateLimitConfig | null;
 }

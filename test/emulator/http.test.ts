@@ -143,6 +143,7 @@ describe('admin HTTP API', () => {
       feeRounding: 'up',
       listingLagMs: 0,
       normaliseReasons: false,
+      rateLimit: null,
     });
     const lagged = await admin('POST', 'config', { listingLagMs: 60_000, normaliseReasons: true });
     expect(lagged.body).toMatchObject({ listingLagMs: 60_000, normaliseReasons: true });

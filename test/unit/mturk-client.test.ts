@@ -12,6 +12,7 @@ import {
   mturkConfigFromEnv,
   resolveMTurkEndpoint,
 } from '../../src/mturk-client';
+import { ThrottleOnlyRetryStrategy } from '../../src/mturk-rate-limiter';
 
 function failureType(fn: () => unknown): string | undefined {
   try {
@@ -123,12 +124,13 @@ describe('mturkConfigFromEnv', () => {
 });
 
 describe('createMTurkClient and describeTarget', () => {
-  it('builds one client: us-east-1, the endpoint, and no SDK retries', async () => {
+  it('builds one client: us-east-1, the endpoint, SDK retries for throttling only', async () => {
     const client = createMTurkClient(localMTurkConfig('http://127.0.0.1:4321'));
     try {
       expect(client).toBeInstanceOf(MTurkClient);
       expect(await client.config.region()).toBe('us-east-1');
-      expect(await client.config.maxAttempts()).toBe(1);
+      // The strategy retries throttles only (test/activities/rate-limit.test.ts shows it).
+      expect(await client.config.retryStrategy()).toBeInstanceOf(ThrottleOnlyRetryStrategy);
       const credentials = await client.config.credentials();
       expect(credentials.accessKeyId).toBe('local-emulator');
     } finally {
