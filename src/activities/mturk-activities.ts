@@ -63,7 +63,7 @@ export interface MTurkActivityDeps {
   target?: MTurkTargetBinding;
 }
 
-/** lookUpBonus's input: a sendBonus input, plus reasons an older run may have sent. */
+/** A sendBonus input, plus reasons an older run of the payment may have sent (matched too). */
 export type LookUpBonusInput = SendBonusInput & { otherReasons?: string[] };
 
 export interface LookUpBonusResult {
@@ -288,8 +288,9 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
    * Returns `paid`, `already-paid` or `token-used-unconfirmed` (see SendBonusResult); throws
    * PaymentConflict when the ledger holds another bonus in this payment's place.
    */
-  async function sendBonus(input: SendBonusInput): Promise<SendBonusResult> {
-    const request = validateSendBonusInput(input, { maxBonusCents: deps.maxBonusCents });
+  async function sendBonus(input: LookUpBonusInput): Promise<SendBonusResult> {
+    const { otherReasons, ...send } = input;
+    const request = validateSendBonusInput(send, { maxBonusCents: deps.maxBonusCents });
     const { assignmentId, workerId, uniqueRequestToken: token, bonusAmount: amount } = request;
     await checkTarget(request.target);
     const attempt = Context.current().info.attempt;
@@ -298,7 +299,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     // This run may already have paid: an earlier attempt of this activity, or an earlier call.
     const ownAttemptBefore = attempt > 1 || request.priorPaymentPossible === true;
 
-    const before = await lookUp(request);
+    const before = await lookUp(request, otherReasons);
     if (before.kind === 'conflict') throw paymentConflict(request, before.entries);
     if (before.kind === 'paid') {
       logger().info('MTurk bonus already paid (found in ListBonusPayments)', {
@@ -340,7 +341,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
       // MTurk says a call with this token exists: the bonus was paid, by this run or an earlier
       // one. Confirm it on the ledger; if the listing does not show it yet, say so and let the
       // workflow keep checking. Never a reason to pay under another token.
-      const after = await lookUp(request);
+      const after = await lookUp(request, otherReasons);
       if (after.kind === 'conflict') throw paymentConflict(request, after.entries);
       if (after.kind === 'paid') {
         logger().info('MTurk bonus already paid (token used, payment listed)', {

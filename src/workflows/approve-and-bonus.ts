@@ -491,7 +491,10 @@ export async function approveAndBonus(
         enter('paying');
       }
       try {
-        const result = await mturk.sendBonus(sendInput());
+        const result = await mturk.sendBonus({
+          ...sendInput(),
+          ...(otherReasons.length > 0 && { otherReasons }),
+        });
         const ownAttemptBefore = bonusAttempted;
         bonusAttempted = true;
         if (result.status !== 'token-used-unconfirmed') {

@@ -284,6 +284,40 @@ describe('exactly once over time', () => {
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
   });
 
+  it('a keyed payment carried across continue-as-new by an older version finds what it paid with the reason it sent then', async () => {
+    const [a] = seed(1);
+    const workflowId = bonusWorkflowId(a!.assignmentId, 'k');
+    // Started before keys were carried in reasons: it paid "Thanks" (no key marker), and its
+    // continue-as-new carried no record of the reason it sent.
+    const mturk = emulatorClient(emu.url);
+    await mturk.send(
+      new SendBonusCommand({
+        AssignmentId: a!.assignmentId,
+        WorkerId: a!.workerId,
+        BonusAmount: '2.00',
+        Reason: 'Thanks',
+        UniqueRequestToken: bonusRequestToken(workflowId, 'k', 0),
+      }),
+    );
+    mturk.destroy();
+    const sends = emu.ledger().requests.SendBonus;
+
+    const result = (await env.client.workflow.execute('approveAndBonus', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          ...input(a!, { reason: 'Thanks', bonusKey: 'k', skipApproval: true }),
+          options: fast,
+          carried: { tokenGeneration: 0, bonusAttempted: true },
+        },
+      ],
+    })) as ApproveAndBonusResult;
+    expect(result.bonus).toMatchObject({ status: 'already-paid', foundBy: 'listing' });
+    expect(emu.ledger().requests.SendBonus).toBe(sends);
+    expect(paidFor(a!.assignmentId)).toHaveLength(1);
+  });
+
   it('a payment confirmed for another MTurk is refused by the worker with zero requests', async () => {
     const [a] = seed(1);
     const before = { ...emu.ledger().requests };
