@@ -166,6 +166,22 @@ describe('temporal-mturk pay', () => {
         .sort(),
     ).toEqual([rows[0]!.assignmentId, rows[2]!.assignmentId].sort());
     expect(readReport(file).map((r) => r.status)).toEqual(['paid', 'invalid', 'paid']);
+    // status agrees with pay: the batch finished, but the file is not all paid.
+    const status = await runCli(cliArgs('status', file));
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain('1 lines of the file are invalid: not paid');
+  });
+
+  it('status finds a batch paid with --max-bonus without being given the cap again', async () => {
+    const rows = seedRows(2);
+    const file = writeCsv([rows[0]!, { ...rows[1]!, amount: '150.00' }]);
+    // (The test worker keeps its own $100 cap, so the $150 row fails there: pay exits 1.)
+    const run = await runCli(cliArgs('pay', file, '--yes', '--max-bonus', '200'));
+    const batchId = /Started batch (mturk-batch\/[0-9a-f]{32})/.exec(run.stdout)?.[1];
+    expect(batchId).toBeDefined();
+    const status = await runCli(cliArgs('status', file));
+    expect(status.stdout).toContain(`batch ${batchId}: completed`);
+    expect(status.code).toBe(run.code);
   });
 
   it('--dry-run previews and writes nothing', async () => {
