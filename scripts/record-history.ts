@@ -16,13 +16,15 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createMTurkActivities, createReviewActivities } from '../src/activities';
-import { payBonus } from '../src/client';
+import { SendBonusCommand } from '@aws-sdk/client-mturk';
+import { bonusWorkflowId, payBonus } from '../src/client';
 import { startDevServer, type DevServer } from '../src/devserver/dev-server';
 import { startEmulator, type RunningEmulator } from '../src/emulator';
 import { localMTurkConfig, createMTurkClient } from '../src/mturk-client';
 import { startReviewHit } from '../src/review-client';
 import type { ReviewAssignment, ReviewDecision } from '../src/review-types';
-import { fundsAddedSignal, statusQuery } from '../src/workflows';
+import { bonusRequestToken } from '../src/token';
+import { fundsAddedSignal, payUnderNewTokenSignal, statusQuery } from '../src/workflows';
 
 const TASK_QUEUE = 'record-history';
 const DECISION_QUEUE = 'record-history-decisions';
@@ -84,6 +86,61 @@ const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
     emu.addBalance('10.00');
     await handle.signal(fundsAddedSignal);
     await handle.result();
+    return handle.workflowId;
+  },
+
+  /**
+   * A used token whose bonus is never listed: re-checks, `unconfirmed`, the operator's
+   * payUnderNewToken signal, payment under the next generation (lookUpBonus, timers, a signal).
+   */
+  async 'approve-and-bonus-unconfirmed-v3'({ client, emu }) {
+    emu.seed({
+      balance: '100.00',
+      hits: [
+        { assignments: [{ assignmentId: 'RECORDASSIGNMENT03', workerId: 'ARECORDWORKER03' }] },
+      ],
+    });
+    emu.configure({ consumeTokenOnFailure: true });
+    // Another tool used generation 0's token on a refused call: MTurk remembers it, paid nothing.
+    const workflowId = bonusWorkflowId('RECORDASSIGNMENT03');
+    const mturk = createMTurkClient(localMTurkConfig(emu.url));
+    await mturk
+      .send(
+        new SendBonusCommand({
+          AssignmentId: 'RECORDASSIGNMENT03',
+          WorkerId: 'AOTHERWORKER03',
+          BonusAmount: '1.00',
+          Reason: 'x',
+          UniqueRequestToken: bonusRequestToken(workflowId, undefined, 0),
+        }),
+      )
+      .catch(() => undefined);
+    mturk.destroy();
+    const handle = await payBonus(
+      client,
+      {
+        assignmentId: 'RECORDASSIGNMENT03',
+        workerId: 'ARECORDWORKER03',
+        bonusAmount: '1.00',
+        reason: 'Thanks for the careful work',
+      },
+      {
+        taskQueue: TASK_QUEUE,
+        workflowOptions: {
+          ...fast,
+          confirmationWindow: '6s',
+          unconfirmedRecheckInterval: '1h',
+        },
+      },
+    );
+    for (;;) {
+      const status = await handle.query(statusQuery);
+      if (status.state === 'unconfirmed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await handle.signal(payUnderNewTokenSignal, { note: 'recording: no bonus was granted' });
+    await handle.result();
+    emu.configure({ consumeTokenOnFailure: false });
     return handle.workflowId;
   },
 
