@@ -32,14 +32,20 @@ import {
 } from '../workflows/batch-rows';
 import { dollars, planBatch, type BatchPlan } from './batch-plan';
 import { confirmByTyping, confirmYesNo } from './confirm';
-import { allIssues, formatIssue, readBonusFile, type BonusFile } from './csv-input';
+import {
+  allIssues,
+  formatIssue,
+  readBonusFile,
+  type BonusFile,
+  type ResultsFileOptions,
+} from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
 import { followBatch } from './progress';
 import { buildReport, defaultReportPath, summaryLines, writeReport } from './report';
 
-export interface PayOptions extends CommonOptions {
+export interface PayOptions extends CommonOptions, ResultsFileOptions {
   skipInvalid?: boolean;
   allowWait?: boolean;
   dryRun?: boolean;
@@ -93,7 +99,7 @@ function checkFile(
   resolved: ResolvedOptions,
   print: Print,
 ): { file: BonusFile; plan: BatchPlan } {
-  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
+  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents }, opts);
   for (const warning of file.warnings) print.out(`warning: ${warning}`);
   const issues = allIssues(file);
   const invalidLines = file.lines.filter((l) => l.kind === 'invalid').length;
@@ -321,6 +327,11 @@ function printPreview(
   print.out(
     `  payments     ${plan.payments.length} (from ${file.lines.length} rows; ${invalid} invalid skipped, ${repeated} repeats collapsed)`,
   );
+  if (file.format === 'mturk-results') {
+    print.out(
+      `  no bonus     ${file.skippedLines.length} rows of the results file with an empty amount cell, skipped`,
+    );
+  }
   print.out(`  bonuses      ${dollars(plan.bonusCents)}`);
   print.out(`  MTurk fees   ${dollars(plan.feeCents)} (20 %, at least $0.01 per bonus)`);
   print.out(`  total        ${dollars(plan.totalCents)}`);

@@ -8,7 +8,7 @@ import { DEFAULT_BATCH_CONCURRENCY } from '../workflows/batch-rows';
 import { ExitCode } from './exit-codes';
 import { processIO, type CliIO } from './io';
 import { runPay, type PayOptions } from './pay-command';
-import { runStatus } from './status-command';
+import { runStatus, type StatusOptions } from './status-command';
 import { runWorker } from './worker-command';
 import type { CommonOptions } from './options';
 
@@ -21,6 +21,17 @@ MTURK_CONFIRM_PRODUCTION=yes. AWS credentials come from the AWS SDK's default ch
 Exit codes: 0 every row paid or already paid; 1 some rows not paid (failed, invalid, unfinished);
 2 invalid file or options (nothing sent to MTurk); 3 balance does not cover the batch;
 4 not confirmed; 5 could not run (Temporal or MTurk unreachable, batch failed); 130 interrupted.`;
+
+/** Reading MTurk's results file (pay, status, audit); see csv-input.ts. */
+function addResultsFileOptions(command: Command): Command {
+  return command
+    .option(
+      '--amount-column <name>',
+      "MTurk's results file: the column holding each bonus in dollars (rows left empty get none)",
+    )
+    .option('--reason <text>', "MTurk's results file: the reason shown to every worker")
+    .option('--reason-column <name>', "MTurk's results file: the column holding each reason");
+}
 
 function addCommonOptions(command: Command): Command {
   return command
@@ -52,11 +63,10 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .exitOverride();
 
   addCommonOptions(
-    program
-      .command('pay')
+    addResultsFileOptions(program.command('pay'))
       .argument(
         '<file>',
-        'CSV with columns assignmentId, workerId, amount, reason [, bonusKey, feedback]',
+        "CSV with columns assignmentId, workerId, amount, reason [, bonusKey, feedback], or MTurk's results file",
       )
       .description('validate, preview, confirm and pay a file of bonuses; safe to run again')
       .option('--dry-run', 'stop after the preview: nothing is paid')
@@ -73,11 +83,10 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   });
 
   addCommonOptions(
-    program
-      .command('status')
+    addResultsFileOptions(program.command('status'))
       .argument('<file-or-batch-id>', 'the CSV file given to pay, or a batch ID (mturk-batch/...)')
       .description('show the progress of a running or finished batch'),
-  ).action(async (target: string, options: CommonOptions) => {
+  ).action(async (target: string, options: StatusOptions) => {
     setExitCode(await runStatus(target, options, io));
   });
 

@@ -18,7 +18,7 @@ import {
   type PayBatchResult,
 } from '../workflows/batch-rows';
 import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
-import { allIssues, formatIssue, readBonusFile } from './csv-input';
+import { allIssues, formatIssue, readBonusFile, type ResultsFileOptions } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
@@ -28,9 +28,11 @@ import { formatCounts } from './progress';
 const MAX_LISTED_ROWS = 50;
 const QUERY_DEADLINE_MS = 5_000;
 
+export type StatusOptions = CommonOptions & ResultsFileOptions;
+
 export async function runStatus(
   target: string,
-  opts: CommonOptions,
+  opts: StatusOptions,
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
@@ -42,9 +44,9 @@ export async function runStatus(
   }
 }
 
-function planOf(path: string, opts: CommonOptions, io: CliIO): BatchPlan {
+function planOf(path: string, opts: StatusOptions, io: CliIO): BatchPlan {
   const resolved = resolveOptions(opts, io.env);
-  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
+  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents }, opts);
   if (file.fileIssues.length > 0) {
     throw new CliError(
       allIssues(file)
@@ -59,7 +61,7 @@ function planOf(path: string, opts: CommonOptions, io: CliIO): BatchPlan {
 
 async function status(
   target: string,
-  opts: CommonOptions,
+  opts: StatusOptions,
   io: CliIO,
   print: ReturnType<typeof printer>,
 ): Promise<number> {
