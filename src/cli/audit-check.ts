@@ -170,6 +170,8 @@ export function auditLedger(input: AuditInput): AuditResult {
     (a, b) =>
       cmp(a.workerId, b.workerId) ||
       cmp(a.assignmentId, b.assignmentId) ||
+      // The overpaid total of a pair after its bonuses, which explain it.
+      Number(a.status === 'overpaid') - Number(b.status === 'overpaid') ||
       (a.line ?? Infinity) - (b.line ?? Infinity) ||
       cmp(a.grantTime ?? '', b.grantTime ?? ''),
   );
