@@ -92,6 +92,7 @@ export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): Res
 export async function connectClient(
   temporal: TemporalTarget,
   env: NodeJS.ProcessEnv,
+  connectTimeoutMs = 10_000,
 ): Promise<Client> {
   let dataConverter;
   try {
@@ -107,7 +108,7 @@ export async function connectClient(
       tls,
       apiKey,
       metadata,
-      connectTimeout: 10_000,
+      connectTimeout: connectTimeoutMs,
     });
   } catch (err) {
     throw new CliError(
