@@ -16,6 +16,7 @@ export type {
   Ledger,
   LedgerAction,
   LedgerBonus,
+  LedgerNotification,
   RuntimeConfig,
   SeedAssignment,
   SeedHit,
