@@ -6,7 +6,7 @@ import type { MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNotifyActivities } from '../../src/activities';
+import { createNotifyActivities, type NotifyWorkersResult } from '../../src/activities';
 import { FailureType } from '../../src/errors';
 import { createMTurkClient, localMTurkConfig } from '../../src/mturk-client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
@@ -47,11 +47,11 @@ describe('notifyWorkers', () => {
     seedApproved(230, [{ workerId: 'ANOTREVIEWED' }]);
     const env = new MockActivityEnvironment(undefined, { logger: quiet });
     const ids = [...workers(230), 'ANOTREVIEWED', 'ASTRANGER', workers(230)[0]!];
-    const result = await env.run(createNotifyActivities({ client, logger: quiet }).notifyWorkers, {
+    const result = (await env.run(createNotifyActivities({ client, logger: quiet }).notifyWorkers, {
       subject: 'Your bonus',
       messageText: 'You got a bonus for accuracy above 98 %. Thanks!',
       workerIds: ids,
-    });
+    })) as NotifyWorkersResult;
     expect(result.calls).toBe(3); // 232 distinct workers: 100 + 100 + 32
     expect(result.notified).toEqual(workers(230));
     expect(result.failures).toEqual([
