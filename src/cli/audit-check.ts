@@ -277,7 +277,14 @@ function matchFile(
   }
   for (const r of left) {
     missing.push(r);
-    rows.push(fromRow(r, 'missing', "no such bonus in MTurk's ledger"));
+    rows.push(
+      fromRow(
+        r,
+        'missing',
+        // MTurk's listing may be eventually consistent: a just-paid bonus can be absent a while.
+        "not in MTurk's ledger (a bonus paid in the last minutes may not be listed yet: audit again before paying it)",
+      ),
+    );
   }
   for (const u of input.unknown ?? []) {
     rows.push(fromRow(u.row, 'unknown-assignment', u.message));
