@@ -25,6 +25,8 @@ export const FailureType = {
   MTurkRequestRejected: 'MTurkRequestRejected',
   /** Production target chosen without explicit confirmation. */
   ProductionNotConfirmed: 'ProductionNotConfirmed',
+  /** A notifyWorkers input failed validation (subject, message, worker IDs); nothing was sent. */
+  InvalidNotifyRequest: 'InvalidNotifyRequest',
   /** The MTurk target configuration (MTURK_TARGET, MTURK_ENDPOINT) is invalid. */
   InvalidMTurkConfig: 'InvalidMTurkConfig',
   /**

@@ -672,6 +672,7 @@ function emptyLedger(): Ledger {
     bonuses: [],
     approvals: [],
     rejections: [],
+    notifications: [],
     requests: {},
     faults: { serviceFault: 0, throttle: 0, dropAfterCommit: 0 },
     rateLimited: {},

@@ -11,3 +11,12 @@ export {
   type WorkflowOutcome,
   type WorkflowOutcomeInput,
 } from './review-activities';
+export {
+  checkNotifyWorkersInput,
+  createNotifyActivities,
+  type NotifyActivities,
+  type NotifyActivityDeps,
+  type NotifyWorkerFailure,
+  type NotifyWorkersInput,
+  type NotifyWorkersResult,
+} from './notify-activities';

@@ -6,11 +6,19 @@
  * reason and optionally bonusKey and feedback (header names match ignoring case, spaces, "_"
  * and "-", so MTurk's "AssignmentId" works); other columns are ignored with a warning. Quoted
  * fields may hold commas, quotes ("") and line breaks. Cells are checked by validation.ts.
+ *
+ * MTurk's own results file (the batch-results CSV its requester site exports: HITId,
+ * AssignmentId, WorkerId, AssignmentStatus, Answer.*, ...) is recognised by its header and read
+ * too: the bonus comes from the column named by `amountColumn` (requesters add one, or compute
+ * it in an Answer.* field), the reason from `reason` (one text for every row) or
+ * `reasonColumn`. Rows whose amount cell is empty are skipped and counted, not errors: a results
+ * file lists every assignment, and usually only some earn a bonus.
  */
 import { readFileSync } from 'node:fs';
 import { CsvError, parse } from 'csv-parse/sync';
 import {
   checkBonusRow,
+  checkReason,
   type ValidatedApproveAndBonusInput,
   type ValidationLimits,
 } from '../validation';
@@ -52,8 +60,25 @@ export interface CsvLine {
   issues: CsvIssue[];
 }
 
+/** How to read MTurk's results file; the plain bonus format takes none of these. */
+export interface ResultsFileOptions {
+  /** The column holding each row's bonus in dollars (exact header, or matched loosely). */
+  amountColumn?: string;
+  /** One reason for every row. */
+  reason?: string;
+  /** The column holding each row's reason. */
+  reasonColumn?: string;
+}
+
+export type BonusFileFormat = 'bonus-csv' | 'mturk-results';
+
 export interface BonusFile {
   path: string;
+  format: BonusFileFormat;
+  /** Results file: the HIT of each data line (by line), for listing bonuses per HIT. */
+  hitOfLine?: Map<number, string>;
+  /** Results file: lines skipped because their amount cell is empty. */
+  skippedLines: number[];
   /** Every data line, in file order. */
   lines: CsvLine[];
   /** Problems with the file as a whole (not UTF-8, no header, missing column, broken quotes). */
@@ -61,7 +86,11 @@ export interface BonusFile {
   warnings: string[];
 }
 
-export function readBonusFile(path: string, limits: ValidationLimits = {}): BonusFile {
+export function readBonusFile(
+  path: string,
+  limits: ValidationLimits = {},
+  results: ResultsFileOptions = {},
+): BonusFile {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -70,12 +99,14 @@ export function readBonusFile(path: string, limits: ValidationLimits = {}): Bonu
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     return {
       path,
+      format: 'bonus-csv',
+      skippedLines: [],
       lines: [],
       fileIssues: [{ line: 0, message: `cannot read ${path}: ${reason}` }],
       warnings: [],
     };
   }
-  return parseBonusCsv(bytes, path, limits);
+  return parseBonusCsv(bytes, path, limits, results);
 }
 
 function normaliseHeader(name: string): string {
@@ -120,12 +151,130 @@ interface RawRecord {
   info: { lines: number; empty_lines: number };
 }
 
+/** Columns only MTurk's results file has; with AssignmentId and WorkerId they identify it. */
+const RESULTS_FILE_MARKERS = ['hitid', 'assignmentstatus'];
+
+function isResultsHeader(header: readonly string[]): boolean {
+  const names = new Set(header.map(normaliseHeader));
+  return RESULTS_FILE_MARKERS.every((m) => names.has(m));
+}
+
+function hasResultsOptions(o: ResultsFileOptions): boolean {
+  return o.amountColumn !== undefined || o.reason !== undefined || o.reasonColumn !== undefined;
+}
+
+/** Index of a column: the exact header first, then the loose match the plain format uses. */
+function findColumn(header: readonly string[], name: string): number | undefined {
+  const exact = header.indexOf(name);
+  if (exact >= 0) return exact;
+  const loose = header.findIndex((h) => normaliseHeader(h) === normaliseHeader(name));
+  return loose >= 0 ? loose : undefined;
+}
+
+/** Where each field of a row comes from: a column index, or (reason) one text for all rows. */
+interface RowSource {
+  columns: Map<Column, number>;
+  fixedReason?: string;
+  /** Results file: the column whose empty cell means "no bonus for this row". */
+  skipWhenEmpty?: number;
+  hitColumn?: number;
+}
+
+/**
+ * The row source of a results file, or file issues saying which option is missing. Only
+ * AssignmentId, WorkerId, the amount and reason (and a bonusKey column, if the requester added
+ * one) are used: MTurk's RequesterFeedback column holds feedback already given, not new text.
+ */
+function resultsSource(
+  header: readonly string[],
+  options: ResultsFileOptions,
+  line: number,
+  file: BonusFile,
+): RowSource | undefined {
+  const issues: CsvIssue[] = [];
+  const columns = new Map<Column, number>();
+  const required = (name: string, column: Column) => {
+    const index = findColumn(header, name);
+    if (index === undefined) issues.push({ line, message: `has no ${name} column` });
+    else columns.set(column, index);
+  };
+  required('AssignmentId', 'assignmentId');
+  required('WorkerId', 'workerId');
+  const hitColumn = findColumn(header, 'HITId');
+  const bonusKey = header.findIndex((h) => normaliseHeader(h) === 'bonuskey');
+  if (bonusKey >= 0) columns.set('bonusKey', bonusKey);
+
+  let skipWhenEmpty: number | undefined;
+  if (options.amountColumn === undefined) {
+    issues.push({
+      line: 0,
+      message:
+        "is MTurk's results file: name the column that holds each bonus with --amount-column " +
+        `(e.g. --amount-column Answer.bonus; columns: ${header.join(', ')})`,
+    });
+  } else {
+    const index = findColumn(header, options.amountColumn);
+    if (index === undefined) {
+      issues.push({
+        line,
+        message: `has no column ${JSON.stringify(options.amountColumn)} (--amount-column; columns: ${header.join(', ')})`,
+      });
+    } else {
+      columns.set('amount', index);
+      skipWhenEmpty = index;
+    }
+  }
+
+  let fixedReason: string | undefined;
+  if ((options.reason === undefined) === (options.reasonColumn === undefined)) {
+    issues.push({
+      line: 0,
+      message:
+        "is MTurk's results file: give the reason workers see, either --reason '<text>' for " +
+        'every row or --reason-column <name> (exactly one of them)',
+    });
+  } else if (options.reason !== undefined) {
+    const problem = checkReason(options.reason);
+    if (problem) issues.push({ line: 0, message: `--reason ${problem}` });
+    fixedReason = options.reason;
+  } else {
+    const index = findColumn(header, options.reasonColumn!);
+    if (index === undefined) {
+      issues.push({
+        line,
+        message: `has no column ${JSON.stringify(options.reasonColumn)} (--reason-column)`,
+      });
+    } else {
+      columns.set('reason', index);
+    }
+  }
+  if (issues.length > 0) {
+    file.fileIssues.push(...issues);
+    return undefined;
+  }
+  const used = new Set([...columns.values(), ...(hitColumn === undefined ? [] : [hitColumn])]);
+  file.warnings.push(
+    `MTurk results file: bonus from column "${header[skipWhenEmpty!]}", reason from ` +
+      (fixedReason !== undefined ? '--reason' : `column "${options.reasonColumn}"`) +
+      `; ${header.length - used.size} other columns not used`,
+  );
+  return { columns, fixedReason, skipWhenEmpty, hitColumn };
+}
+
 export function parseBonusCsv(
   bytes: Buffer,
   path: string,
   limits: ValidationLimits = {},
+  results: ResultsFileOptions = {},
 ): BonusFile {
-  const file: BonusFile = { path, lines: [], fileIssues: [], warnings: [] };
+  const file: BonusFile = {
+    path,
+    format: 'bonus-csv',
+    skippedLines: [],
+    lines: [],
+    fileIssues: [],
+    warnings: [],
+  };
   const decoded = decodeUtf8(bytes);
   if ('badLine' in decoded) {
     file.fileIssues.push({
@@ -159,6 +308,60 @@ export function parseBonusCsv(
     return file;
   }
 
+  let source: RowSource | undefined;
+  if (isResultsHeader(header.record)) {
+    file.format = 'mturk-results';
+    file.hitOfLine = new Map();
+    source = resultsSource(header.record, results, header.info.lines, file);
+  } else if (hasResultsOptions(results)) {
+    file.fileIssues.push({
+      line: header.info.lines,
+      message:
+        "--amount-column, --reason and --reason-column apply to MTurk's results file only " +
+        '(a header with HITId, AssignmentId, WorkerId, AssignmentStatus); this file has the ' +
+        `columns ${header.record.join(', ')}`,
+    });
+  } else {
+    source = plainSource(header, file);
+  }
+  if (file.fileIssues.length > 0 || !source) return file;
+
+  // csv-parse reports where a record ends; it starts after the previous one and any blank lines.
+  let previousEnd = header.info.lines;
+  let previousEmpty = header.info.empty_lines;
+  for (const { record, info } of data) {
+    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
+    previousEnd = info.lines;
+    previousEmpty = info.empty_lines;
+    if (
+      source.skipWhenEmpty !== undefined &&
+      record.length === header.record.length &&
+      (record[source.skipWhenEmpty] ?? '').trim() === ''
+    ) {
+      file.skippedLines.push(line);
+      continue;
+    }
+    if (source.hitColumn !== undefined) {
+      const hitId = record[source.hitColumn];
+      if (hitId) file.hitOfLine?.set(line, hitId);
+    }
+    file.lines.push(checkLine(line, record, header.record.length, source, limits));
+  }
+  if (file.lines.length === 0) {
+    file.fileIssues.push({
+      line: 0,
+      message:
+        file.skippedLines.length > 0
+          ? `has no row with an amount (${file.skippedLines.length} rows with an empty amount cell)`
+          : 'has a header but no rows',
+    });
+  }
+  markDuplicates(file);
+  return file;
+}
+
+/** The plain bonus format: columns found by name (see the file comment). */
+function plainSource(header: RawRecord, file: BonusFile): RowSource | undefined {
   const columns = header.record.map(columnOf);
   const seen = new Map<Column, number>();
   columns.forEach((column, i) => {
@@ -186,33 +389,20 @@ export function parseBonusCsv(
         `the first row must name the columns ${REQUIRED_COLUMNS.join(', ')}`,
     });
   }
-  if (file.fileIssues.length > 0) return file;
-
-  // csv-parse reports where a record ends; it starts after the previous one and any blank lines.
-  let previousEnd = header.info.lines;
-  let previousEmpty = header.info.empty_lines;
-  for (const { record, info } of data) {
-    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
-    previousEnd = info.lines;
-    previousEmpty = info.empty_lines;
-    file.lines.push(checkLine(line, record, header.record.length, seen, limits));
-  }
-  if (file.lines.length === 0) {
-    file.fileIssues.push({ line: 0, message: 'has a header but no rows' });
-  }
-  markDuplicates(file);
-  return file;
+  if (file.fileIssues.length > 0) return undefined;
+  return { columns: seen };
 }
 
 function checkLine(
   line: number,
   record: string[],
   width: number,
-  columns: Map<Column, number>,
+  source: RowSource,
   limits: ValidationLimits,
 ): CsvLine {
   const cells: CsvLine['cells'] = {};
-  for (const [column, index] of columns) cells[column] = record[index];
+  for (const [column, index] of source.columns) cells[column] = record[index];
+  if (source.fixedReason !== undefined) cells.reason = source.fixedReason;
   const entry: CsvLine = { line, cells, kind: 'invalid', issues: [] };
   if (record.length !== width) {
     entry.issues.push({ line, message: `has ${record.length} fields, the header has ${width}` });

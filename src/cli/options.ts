@@ -30,12 +30,18 @@ export interface ResolvedOptions {
 }
 
 /** Largest bonus --max-bonus accepts: a cap, so any sane amount; the worker has its own cap. */
-const MAX_BONUS_CEILING_CENTS = 100_000_00;
+export const MAX_BONUS_CEILING_CENTS = 100_000_00;
 
-export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
-  let mturk: MTurkConfig;
+/**
+ * The MTurk target alone (target, endpoint, production rule), for commands that need no
+ * Temporal: a broken Temporal configuration must not stop a read-only look at MTurk.
+ */
+export function resolveMTurkConfig(
+  opts: Pick<CommonOptions, 'target' | 'endpoint'>,
+  env: NodeJS.ProcessEnv,
+): MTurkConfig {
   try {
-    mturk = mturkConfigFromEnv({
+    return mturkConfigFromEnv({
       ...env,
       ...(opts.target !== undefined && { MTURK_TARGET: opts.target }),
       ...(opts.endpoint !== undefined && { MTURK_ENDPOINT: opts.endpoint }),
@@ -46,6 +52,10 @@ export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): Res
     }
     throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.InvalidInput);
   }
+}
+
+export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
+  const mturk = resolveMTurkConfig(opts, env);
 
   let maxBonusCents: number | undefined;
   if (opts.maxBonus !== undefined) {
@@ -82,6 +92,7 @@ export function resolveOptions(opts: CommonOptions, env: NodeJS.ProcessEnv): Res
 export async function connectClient(
   temporal: TemporalTarget,
   env: NodeJS.ProcessEnv,
+  connectTimeoutMs = 10_000,
 ): Promise<Client> {
   let dataConverter;
   try {
@@ -97,7 +108,7 @@ export async function connectClient(
       tls,
       apiKey,
       metadata,
-      connectTimeout: 10_000,
+      connectTimeout: connectTimeoutMs,
     });
   } catch (err) {
     throw new CliError(

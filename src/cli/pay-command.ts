@@ -32,14 +32,20 @@ import {
 } from '../workflows/batch-rows';
 import { dollars, planBatch, type BatchPlan } from './batch-plan';
 import { confirmByTyping, confirmYesNo } from './confirm';
-import { allIssues, formatIssue, readBonusFile, type BonusFile } from './csv-input';
+import {
+  allIssues,
+  formatIssue,
+  readBonusFile,
+  type BonusFile,
+  type ResultsFileOptions,
+} from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
 import { followBatch } from './progress';
 import { buildReport, defaultReportPath, summaryLines, writeReport } from './report';
 
-export interface PayOptions extends CommonOptions {
+export interface PayOptions extends CommonOptions, ResultsFileOptions {
   skipInvalid?: boolean;
   allowWait?: boolean;
   dryRun?: boolean;
@@ -93,7 +99,7 @@ function checkFile(
   resolved: ResolvedOptions,
   print: Print,
 ): { file: BonusFile; plan: BatchPlan } {
-  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents });
+  const file = readBonusFile(path, { maxBonusCents: resolved.maxBonusCents }, opts);
   for (const warning of file.warnings) print.out(`warning: ${warning}`);
   const issues = allIssues(file);
   const invalidLines = file.lines.filter((l) => l.kind === 'invalid').length;
@@ -174,7 +180,25 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
   const target = describeTarget(resolved.mturk);
   const reportPath = opts.report ?? defaultReportPath(path);
 
-  const client = await connectClient(resolved.temporal, io.env);
+  let client: Client;
+  try {
+    client = await connectClient(
+      resolved.temporal,
+      io.env,
+      opts.dryRun ? DRY_RUN_CONNECT_TIMEOUT_MS : undefined,
+    );
+  } catch (err) {
+    // A dry run checks what it can: the file and the money need MTurk only.
+    if (!opts.dryRun || !(err instanceof CliError) || err.exitCode !== ExitCode.Error) throw err;
+    await previewAndCheck(undefined, file, plan, opts, resolved, concurrency, print);
+    print.out(
+      `Temporal could not be reached (${firstLine(err.message)}), so the dry run could not check ` +
+        'whether this batch already ran or is running, nor whether some of its payments were made ' +
+        'before (a real run looks them up and pays none of them twice).',
+    );
+    print.out('Dry run: nothing was paid.');
+    return ExitCode.Ok;
+  }
   try {
     const handle = client.workflow.getHandle<typeof payBatch>(plan.batchId);
     const existing = await describeStatus(handle);
@@ -201,37 +225,7 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
     } else {
       // (b) Preview. A batch that failed or was terminated starts again from here: its payments
       // that already exist are reported, never repeated.
-      const balanceCents = await readBalanceCents(resolved);
-      let neededCents = plan.totalCents;
-      let earlier: PaidEarlier | undefined;
-      if (balanceCents < neededCents) {
-        // Only when short (the usual run pays nothing for the look-up): payments completed
-        // before, by another batch or payBonus, are not paid again and cost nothing now.
-        earlier = await paidEarlier(client, plan);
-        neededCents -= earlier.cents;
-      }
-      printPreview(print, file, plan, {
-        target,
-        balanceCents,
-        neededCents,
-        earlier,
-        resolved,
-        concurrency,
-      });
-      if (balanceCents < neededCents && !opts.allowWait) {
-        throw new CliError(
-          `the available balance ${dollars(balanceCents)} does not cover ${dollars(neededCents)} ` +
-            `(short by ${dollars(neededCents - balanceCents)}); nothing was paid. Add funds, or pass ` +
-            '--allow-wait to pay what the balance covers and let the rest wait for funds.',
-          ExitCode.InsufficientBalance,
-        );
-      }
-      if (balanceCents < neededCents) {
-        print.out(
-          '--allow-wait: payments the balance does not cover wait for funds (re-checked hourly). ' +
-            `After a top-up, wake them with: temporal workflow signal --workflow-id ${plan.batchId} --name fundsAdded`,
-        );
-      }
+      await previewAndCheck(client, file, plan, opts, resolved, concurrency, print);
       // (c)
       if (opts.dryRun) {
         print.out('Dry run: nothing was paid.');
@@ -287,6 +281,61 @@ function checkSameTarget(result: PayBatchResult, resolved: ResolvedOptions): voi
   );
 }
 
+/** A dry run does not wait long for a Temporal that is down: it can preview without it. */
+const DRY_RUN_CONNECT_TIMEOUT_MS = 5_000;
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/**
+ * (b) The preview: cost, fees, balance. Throws exit 3 when the balance does not cover the batch
+ * (without --allow-wait). Without Temporal (`client` undefined, dry runs only), payments made
+ * before cannot be looked up, so the balance is compared with the whole batch.
+ */
+async function previewAndCheck(
+  client: Client | undefined,
+  file: BonusFile,
+  plan: BatchPlan,
+  opts: PayOptions,
+  resolved: ResolvedOptions,
+  concurrency: number,
+  print: Print,
+): Promise<void> {
+  const balanceCents = await readBalanceCents(resolved);
+  let neededCents = plan.totalCents;
+  let earlier: PaidEarlier | undefined;
+  if (balanceCents < neededCents && client) {
+    // Only when short (the usual run pays nothing for the look-up): payments completed
+    // before, by another batch or payBonus, are not paid again and cost nothing now.
+    earlier = await paidEarlier(client, plan);
+    neededCents -= earlier.cents;
+  }
+  printPreview(print, file, plan, {
+    target: describeTarget(resolved.mturk),
+    balanceCents,
+    neededCents,
+    earlier,
+    resolved,
+    concurrency,
+    temporalReachable: client !== undefined,
+  });
+  if (balanceCents < neededCents && !opts.allowWait) {
+    throw new CliError(
+      `the available balance ${dollars(balanceCents)} does not cover ${dollars(neededCents)} ` +
+        `(short by ${dollars(neededCents - balanceCents)}); nothing was paid. Add funds, or pass ` +
+        '--allow-wait to pay what the balance covers and let the rest wait for funds.',
+      ExitCode.InsufficientBalance,
+    );
+  }
+  if (balanceCents < neededCents) {
+    print.out(
+      '--allow-wait: payments the balance does not cover wait for funds (re-checked hourly). ' +
+        `After a top-up, wake them with: temporal workflow signal --workflow-id ${plan.batchId} --name fundsAdded`,
+    );
+  }
+}
+
 interface PaidEarlier {
   count: number;
   /** Bonuses plus fees of those payments. */
@@ -324,6 +373,7 @@ function printPreview(
     earlier?: PaidEarlier;
     resolved: ResolvedOptions;
     concurrency: number;
+    temporalReachable?: boolean;
   },
 ): void {
   const invalid = file.lines.filter((l) => l.kind === 'invalid').length;
@@ -333,6 +383,11 @@ function printPreview(
   print.out(
     `  payments     ${plan.payments.length} (from ${file.lines.length} rows; ${invalid} invalid skipped, ${repeated} repeats collapsed)`,
   );
+  if (file.format === 'mturk-results') {
+    print.out(
+      `  no bonus     ${file.skippedLines.length} rows of the results file with an empty amount cell, skipped`,
+    );
+  }
   print.out(`  bonuses      ${dollars(plan.bonusCents)}`);
   print.out(`  MTurk fees   ${dollars(plan.feeCents)} (20 %, at least $0.01 per bonus)`);
   print.out(`  total        ${dollars(plan.totalCents)}`);
@@ -350,7 +405,8 @@ function printPreview(
         : `NOT enough (short by ${dollars(ctx.neededCents - ctx.balanceCents)})`),
   );
   print.out(
-    `  Temporal     ${ctx.resolved.temporal.description}, task queue ${ctx.resolved.taskQueue}`,
+    `  Temporal     ${ctx.resolved.temporal.description}, task queue ${ctx.resolved.taskQueue}` +
+      (ctx.temporalReachable === false ? ' (NOT reachable)' : ''),
   );
   print.out(`  batch        ${plan.batchId} (concurrency ${ctx.concurrency})`);
 }

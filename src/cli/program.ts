@@ -7,9 +7,10 @@ import { DEFAULT_TASK_QUEUE } from '../temporal-config';
 import { DEFAULT_BATCH_CONCURRENCY } from '../workflows/batch-rows';
 import { ExitCode } from './exit-codes';
 import { processIO, type CliIO } from './io';
+import { runAudit, type AuditOptions } from './audit-command';
 import { runPay, type PayOptions } from './pay-command';
 import { runPayUnderNewToken, type NewTokenOptions } from './new-token-command';
-import { runStatus } from './status-command';
+import { runStatus, type StatusOptions } from './status-command';
 import { runWorker, type WorkerOptions } from './worker-command';
 import type { CommonOptions } from './options';
 
@@ -19,9 +20,22 @@ TEMPORAL_TLS_*, TEMPORAL_PROFILE (Temporal's environment configuration).
 MTurk: --target/--endpoint or MTURK_TARGET/MTURK_ENDPOINT; production also needs
 MTURK_CONFIRM_PRODUCTION=yes. AWS credentials come from the AWS SDK's default chain only.
 
-Exit codes: 0 every row paid or already paid; 1 some rows not paid (failed, invalid, unfinished);
+Exit codes (pay, status): 0 every row paid or already paid; 1 some rows not paid (failed, invalid, unfinished);
 2 invalid file or options (nothing sent to MTurk); 3 balance does not cover the batch;
-4 not confirmed; 5 could not run (Temporal or MTurk unreachable, batch failed); 130 interrupted.`;
+4 not confirmed; 5 could not run (Temporal or MTurk unreachable, batch failed); 130 interrupted.
+audit: 0 no discrepancies; 1 discrepancies (duplicates, missing rows, other amounts); 2 bad input;
+5 MTurk unreachable.`;
+
+/** Reading MTurk's results file (pay, status, audit); see csv-input.ts. */
+function addResultsFileOptions(command: Command): Command {
+  return command
+    .option(
+      '--amount-column <name>',
+      "MTurk's results file: the column holding each bonus in dollars (rows left empty get none)",
+    )
+    .option('--reason <text>', "MTurk's results file: the reason shown to every worker")
+    .option('--reason-column <name>', "MTurk's results file: the column holding each reason");
+}
 
 function addCommonOptions(command: Command): Command {
   return command
@@ -53,11 +67,10 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .exitOverride();
 
   addCommonOptions(
-    program
-      .command('pay')
+    addResultsFileOptions(program.command('pay'))
       .argument(
         '<file>',
-        'CSV with columns assignmentId, workerId, amount, reason [, bonusKey, feedback]',
+        "CSV with columns assignmentId, workerId, amount, reason [, bonusKey, feedback], or MTurk's results file",
       )
       .description('validate, preview, confirm and pay a file of bonuses; safe to run again')
       .option('--dry-run', 'stop after the preview: nothing is paid')
@@ -74,12 +87,36 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   });
 
   addCommonOptions(
-    program
-      .command('status')
+    addResultsFileOptions(program.command('status'))
       .argument('<file-or-batch-id>', 'the CSV file given to pay, or a batch ID (mturk-batch/...)')
       .description('show the progress of a running or finished batch'),
-  ).action(async (target: string, options: CommonOptions) => {
+  ).action(async (target: string, options: StatusOptions) => {
     setExitCode(await runStatus(target, options, io));
+  });
+
+  addResultsFileOptions(
+    program
+      .command('audit')
+      .argument(
+        '[file]',
+        "the bonuses asked for: the CSV pay reads, or MTurk's results file (optional with --hit)",
+      )
+      .description(
+        "read MTurk's ledger of bonuses (no Temporal, no writes): duplicates, and rows missing or paid differently",
+      )
+      .addOption(
+        new Option('--target <target>', 'MTurk target (default: $MTURK_TARGET or local)').choices(
+          MTURK_TARGETS,
+        ),
+      )
+      .option('--endpoint <url>', "MTurk endpoint URL (default: the target's)")
+      .option(
+        '--hit <HITId...>',
+        'list the bonuses of these HITs (else per assignment of the file)',
+      )
+      .option('--report <file>', 'write every bonus and discrepancy (.csv or .json)'),
+  ).action(async (file: string | undefined, options: AuditOptions) => {
+    setExitCode(await runAudit(file, options, io));
   });
 
   addCommonOptions(

@@ -211,6 +211,11 @@ export function writeReport(path: string, report: Report): void {
       Object.entries(report.summary)
         .map(([key, value]) => `# ${key}: ${String(value)}\n`)
         .join('');
+  writeFileAtomically(path, body);
+}
+
+/** A temporary file, then a rename: a reader never sees half a report. */
+export function writeFileAtomically(path: string, body: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, body, 'utf8');
   renameSync(temporary, path);

@@ -18,7 +18,7 @@ import {
   type PayBatchResult,
 } from '../workflows/batch-rows';
 import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
-import { allIssues, formatIssue, readBonusFile } from './csv-input';
+import { allIssues, formatIssue, readBonusFile, type ResultsFileOptions } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
@@ -29,9 +29,11 @@ import { MAX_SAFE_CENTS } from '../money';
 const MAX_LISTED_ROWS = 50;
 const QUERY_DEADLINE_MS = 5_000;
 
+export type StatusOptions = CommonOptions & ResultsFileOptions;
+
 export async function runStatus(
   target: string,
-  opts: CommonOptions,
+  opts: StatusOptions,
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
@@ -55,12 +57,12 @@ interface FilePlan {
  * at all (every row within any cap), and the default cap, so `status` finds a batch paid with
  * `--max-bonus` even when it is not repeated.
  */
-function plansOf(path: string, opts: CommonOptions, io: CliIO): FilePlan[] {
+function plansOf(path: string, opts: StatusOptions, io: CliIO): FilePlan[] {
   const resolved = resolveOptions(opts, io.env);
   const caps = [resolved.maxBonusCents, MAX_SAFE_CENTS, undefined];
   const plans: FilePlan[] = [];
   for (const maxBonusCents of caps) {
-    const file = readBonusFile(path, { maxBonusCents });
+    const file = readBonusFile(path, { maxBonusCents }, opts);
     if (file.fileIssues.length > 0) {
       throw new CliError(
         allIssues(file)
@@ -92,7 +94,7 @@ async function findPlan(client: Client, plans: FilePlan[]): Promise<FilePlan> {
 
 async function status(
   target: string,
-  opts: CommonOptions,
+  opts: StatusOptions,
   io: CliIO,
   print: ReturnType<typeof printer>,
 ): Promise<number> {

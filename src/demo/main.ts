@@ -9,11 +9,16 @@
  *
  * Run it twice: the second run pays nothing and reports every row already paid.
  *
- *   npm start               stays up afterwards for the Web UI; Ctrl-C stops everything
+ *   npm start               stays up afterwards for the Web UI; Ctrl-C (or SIGTERM) stops everything
  *   npm start -- --once     exits after the report (CI, timing)
+ *
+ * Other options: --temporal-port, --ui-port, --emulator-port (defaults 7233, 8233, 4566) and
+ * --state-dir (default ~/.cache/temporal-mturk/demo). A default port that something else holds
+ * is replaced by a free one, and the demo says so.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { runPay } from '../cli/pay-command';
@@ -21,14 +26,14 @@ import { planBatch } from '../cli/batch-plan';
 import { readBonusFile, validLines } from '../cli/csv-input';
 import { processIO } from '../cli/io';
 import { dataConverterFromEnv } from '../codec';
-import { startDevServer, type DevServer } from '../devserver/dev-server';
+import { freePort, startDevServer, type DevServer } from '../devserver/dev-server';
 import { cacheDir } from '../devserver/temporal-cli';
 import { startEmulator, type RunningEmulator } from '../emulator';
 import { createMTurkClient, DEFAULT_EMULATOR_PORT, localMTurkConfig } from '../mturk-client';
 import { DEFAULT_TASK_QUEUE } from '../temporal-config';
 import { createMTurkWorker } from '../worker';
 
-const DEMO_DIR = join(cacheDir(), 'demo');
+const DEFAULT_DEMO_DIR = join(cacheDir(), 'demo');
 const TEMPORAL_PORT = 7233;
 const UI_PORT = 8233;
 const CSV_PATH = join(__dirname, '..', '..', 'examples', 'demo-bonuses.csv');
@@ -36,6 +41,75 @@ const DEMO_HIT_ID = '3DEMOHIT0000000000000000000001';
 const DEMO_BALANCE = '500.00';
 
 const log = (line: string) => console.log(`[demo] ${line}`);
+
+/** A clear message and exit 1, for problems the person running the demo must fix. */
+class DemoError extends Error {}
+
+interface DemoArgs {
+  once: boolean;
+  temporalPort: number;
+  uiPort: number;
+  emulatorPort: number;
+  stateDir: string;
+}
+
+function parseArgs(argv: string[]): DemoArgs {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const port = (name: string, fallback: number): number => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      throw new DemoError(`${name} must be a port number 1-65535, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+  return {
+    once: argv.includes('--once'),
+    temporalPort: port('--temporal-port', TEMPORAL_PORT),
+    uiPort: port('--ui-port', UI_PORT),
+    emulatorPort: port('--emulator-port', DEFAULT_EMULATOR_PORT),
+    stateDir: resolve(value('--state-dir') ?? DEFAULT_DEMO_DIR),
+  };
+}
+
+/** Whether nothing listens on the loopback port (we could listen there ourselves). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/** `port` if free, else a free one, saying which service moved and why. */
+async function portFor(what: string, port: number, flag: string): Promise<number> {
+  if (await portIsFree(port)) return port;
+  const other = await freePort();
+  log(
+    `port ${port} (${what}) is in use by another program: using ${other} instead ` +
+      `(free ${port}, or choose one with ${flag})`,
+  );
+  return other;
+}
+
+async function emulatorAnswers(port: number): Promise<boolean> {
+  // A timer of our own: AbortSignal.timeout's is unref'd, and a peer that never answers would
+  // then leave nothing to keep the process alive; it would exit 0 in silence.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 1_000);
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/_emulator/health`, { signal: abort.signal });
+    return res.ok && ((await res.json()) as { ok?: unknown }).ok === true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function temporalAnswers(address: string): Promise<boolean> {
   try {
@@ -80,15 +154,15 @@ function seedOnce(emulator: RunningEmulator): void {
 }
 
 async function main(): Promise<void> {
-  const once = process.argv.includes('--once');
+  const args = parseArgs(process.argv.slice(2));
+  const { once, stateDir } = args;
   // The AWS SDK's notice about future Node versions is for maintainers, not for a demo audience.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const started = Date.now();
-  mkdirSync(DEMO_DIR, { recursive: true });
+  mkdirSync(stateDir, { recursive: true });
   // The worker's own INFO lines would drown the demo's output.
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
-  const address = `127.0.0.1:${TEMPORAL_PORT}`;
   // What this run started, so Ctrl-C at any moment stops exactly that (a reused server stays).
   const owned: {
     server?: DevServer;
@@ -102,30 +176,52 @@ async function main(): Promise<void> {
       await owned.emulator?.stop();
       await owned.server?.stop();
     })());
-  process.once('SIGINT', () => {
-    console.log('\n[demo] Ctrl-C: stopping the worker, the emulator and the dev server...');
-    stopAll().then(
-      () => process.exit(130),
-      () => process.exit(130),
-    );
-  });
+  // SIGTERM (a `kill`, a closing terminal, a process manager) stops the demo as Ctrl-C does.
+  // Without a handler of our own the Temporal runtime's would only stop the worker, leaving this
+  // process and the emulator running.
+  const onSignal = (signal: NodeJS.Signals, code: number, what: string) => {
+    process.once(signal, () => {
+      console.log(`\n[demo] ${what}: stopping the worker, the emulator and the dev server...`);
+      stopAll().then(
+        () => process.exit(code),
+        () => process.exit(code),
+      );
+    });
+  };
+  onSignal('SIGINT', 130, 'Ctrl-C');
+  onSignal('SIGTERM', 143, 'SIGTERM');
 
+  // The emulator's port first: refusing must happen before anything was started.
+  const statePath = join(stateDir, 'mturk-emulator.json');
+  let emulatorPort = args.emulatorPort;
+  if (!(await portIsFree(emulatorPort))) {
+    if (await emulatorAnswers(emulatorPort)) {
+      // Probably another `npm start`, using the same state file: two emulators must not share it.
+      throw new DemoError(
+        `an MTurk emulator already answers on port ${emulatorPort} (another \`npm start\`?): ` +
+          'stop it first, or give this demo its own --emulator-port and --state-dir',
+      );
+    }
+    emulatorPort = await portFor('MTurk emulator', emulatorPort, '--emulator-port');
+  }
+
+  let address = `127.0.0.1:${args.temporalPort}`;
   if (await temporalAnswers(address)) {
     log(`Temporal: reusing the dev server already listening on ${address}`);
   } else {
+    const temporalPort = await portFor('Temporal', args.temporalPort, '--temporal-port');
+    const uiPort = await portFor('Temporal Web UI', args.uiPort, '--ui-port');
+    address = `127.0.0.1:${temporalPort}`;
     owned.server = await startDevServer({
-      port: TEMPORAL_PORT,
-      uiPort: UI_PORT,
-      dbFilename: join(DEMO_DIR, 'temporal.db'),
+      port: temporalPort,
+      uiPort,
+      dbFilename: join(stateDir, 'temporal.db'),
       log,
     });
   }
-  const emulator = await startEmulator({
-    port: DEFAULT_EMULATOR_PORT,
-    statePath: join(DEMO_DIR, 'mturk-emulator.json'),
-  });
+  const emulator = await startEmulator({ port: emulatorPort, statePath });
   owned.emulator = emulator;
-  log(`MTurk emulator: ${emulator.url} (state ${join(DEMO_DIR, 'mturk-emulator.json')})`);
+  log(`MTurk emulator: ${emulator.url} (state ${statePath})`);
   seedOnce(emulator);
 
   const connection = await NativeConnection.connect({ address });
@@ -156,7 +252,7 @@ async function main(): Promise<void> {
       yes: true,
       target: 'local',
       endpoint: emulator.url,
-      report: join(DEMO_DIR, 'demo-bonuses.report.csv'),
+      report: join(stateDir, 'demo-bonuses.report.csv'),
     },
     {
       ...processIO(),
@@ -172,7 +268,7 @@ async function main(): Promise<void> {
     `MTurk emulator ledger: ${ledger.totals.bonusCount} bonuses ($${ledger.totals.bonuses} + $${ledger.totals.fees} fees) ` +
       `ever paid, balance $${ledger.balance}`,
   );
-  const uiUrl = owned.server?.uiUrl ?? `http://127.0.0.1:${UI_PORT}`;
+  const uiUrl = owned.server?.uiUrl ?? `http://127.0.0.1:${args.uiPort}`;
   const batchRun = await client.workflow
     .getHandle(batchId)
     .describe()
@@ -194,5 +290,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`[demo] ${err instanceof Error ? err.message : String(err)}`);
+  // What was started before the failure would otherwise keep the process alive.
   process.exit(1);
 });

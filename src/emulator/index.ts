@@ -17,6 +17,7 @@ export type {
   Ledger,
   LedgerAction,
   LedgerBonus,
+  LedgerNotification,
   RuntimeConfig,
   SeedAssignment,
   SeedHit,

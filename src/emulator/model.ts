@@ -18,6 +18,10 @@ interface Field {
   min?: number;
   max?: number;
   enumValues?: string[];
+  /** Lists: bounds on the number of members, and the shape of each (string members only). */
+  minItems?: number;
+  maxItems?: number;
+  items?: Field;
 }
 
 const ENTITY_ID: Field = { type: 'string', pattern: /^[A-Z0-9]+$/, minLen: 1, maxLen: 64 };
@@ -78,6 +82,13 @@ export const OPERATIONS: Record<string, Record<string, Field>> = {
     MaxResults: RESULT_SIZE,
   },
   GetAccountBalance: {},
+  // Limits from the NotifyWorkers API reference: Subject up to 200 characters, MessageText up
+  // to 4,096, 1 to 100 worker IDs per call.
+  NotifyWorkers: {
+    Subject: { type: 'string', required: true, minLen: 1, maxLen: 200 },
+    MessageText: { type: 'string', required: true, minLen: 1, maxLen: 4096 },
+    WorkerIds: { type: 'list', required: true, minItems: 1, maxItems: 100, items: CUSTOMER_ID },
+  },
 };
 
 export type Input = Record<string, unknown>;
@@ -130,6 +141,31 @@ export function validateInput(op: string, input: Input): Input {
         problems.push(`Value '${v}' ${at} have value greater than or equal to ${f.min}`);
       } else if (f.max !== undefined && v > f.max) {
         problems.push(`Value '${v}' ${at} have value less than or equal to ${f.max}`);
+      }
+    } else if (Array.isArray(v) && (f.minItems !== undefined || f.maxItems !== undefined)) {
+      const shown = `'[${v.map(String).join(', ')}]'`;
+      if (f.minItems !== undefined && v.length < f.minItems) {
+        problems.push(`Value ${shown} ${at} have length greater than or equal to ${f.minItems}`);
+      } else if (f.maxItems !== undefined && v.length > f.maxItems) {
+        problems.push(`Value ${shown} ${at} have length less than or equal to ${f.maxItems}`);
+      } else if (f.items) {
+        const item = f.items;
+        if (v.some((x) => !typeOk(item.type, x))) {
+          throw serializationError(`Unexpected JSON type for a member of ${name}`);
+        }
+        const bad = v.filter(
+          (x) =>
+            typeof x === 'string' &&
+            ((item.minLen !== undefined && x.length < item.minLen) ||
+              (item.maxLen !== undefined && x.length > item.maxLen) ||
+              (item.pattern !== undefined && !item.pattern.test(x))),
+        );
+        if (bad.length > 0) {
+          problems.push(
+            `Value ${shown} ${at} satisfy constraint: [Member must have length less than or equal to ${item.maxLen}, ` +
+              `Member must have length greater than or equal to ${item.minLen}, Member must satisfy regular expression pattern: ${item.pattern?.source}]`,
+          );
+        }
       }
     } else if (Array.isArray(v) && f.enumValues) {
       const allowed = f.enumValues;

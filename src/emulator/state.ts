@@ -81,6 +81,15 @@ interface ActionRec {
   auto?: boolean;
 }
 
+interface NotificationRec {
+  subject: string;
+  messageText: string;
+  workerIds: string[];
+  failures: { workerId: string; code: string; message: string }[];
+  requestId: string;
+  time: number;
+}
+
 interface TokenRec {
   requestId: string;
   time: number;
@@ -96,6 +105,8 @@ interface Snapshot {
   bonuses: BonusRec[];
   approvals: ActionRec[];
   rejections: ActionRec[];
+  /** Absent in state files written before NotifyWorkers existed. */
+  notifications?: NotificationRec[];
   tokens: [string, TokenRec][];
   requests: Record<string, number>;
   faults: FaultCounts;
@@ -116,6 +127,7 @@ interface JournalLine {
   bonuses?: { from: number; items: BonusRec[] };
   approvals?: { from: number; items: ActionRec[] };
   rejections?: { from: number; items: ActionRec[] };
+  notifications?: { from: number; items: NotificationRec[] };
   /** Token set (record) or forgotten (null). */
   tokens?: [string, TokenRec | null][];
 }
@@ -168,7 +180,7 @@ export class Store {
   private changedAssignments = new Set<string>();
   private changedTokens = new Set<string>();
   /** Lengths of the append-only lists at the last commit. */
-  private mark = { bonuses: 0, approvals: 0, rejections: 0 };
+  private mark = { bonuses: 0, approvals: 0, rejections: 0, notifications: 0 };
 
   private balanceCents = 0;
   private clockOffsetMs = 0;
@@ -179,6 +191,7 @@ export class Store {
   private bonusesByHit = new Map<string, number[]>();
   private approvals: ActionRec[] = [];
   private rejections: ActionRec[] = [];
+  private notifications: NotificationRec[] = [];
   private tokens = new Map<string, TokenRec>();
   private requests = zeroRequests();
   private faults: FaultCounts = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
@@ -228,6 +241,7 @@ export class Store {
       bonuses: this.bonuses.length,
       approvals: this.approvals.length,
       rejections: this.rejections.length,
+      notifications: this.notifications.length,
     };
     this.rewrite = false;
     this.dirty = false;
@@ -264,6 +278,7 @@ export class Store {
       bonuses: this.bonuses,
       approvals: this.approvals,
       rejections: this.rejections,
+      notifications: this.notifications,
       tokens: [...this.tokens.entries()],
       requests: this.requests,
       faults: this.faults,
@@ -291,6 +306,7 @@ export class Store {
     line.bonuses = since(this.bonuses, this.mark.bonuses);
     line.approvals = since(this.approvals, this.mark.approvals);
     line.rejections = since(this.rejections, this.mark.rejections);
+    line.notifications = since(this.notifications, this.mark.notifications);
     if (this.changedTokens.size) {
       line.tokens = [...this.changedTokens].map((k) => [k, this.tokens.get(k) ?? null]);
     }
@@ -313,6 +329,7 @@ export class Store {
     this.assignments = new Map(s.assignments.map((a) => [a.id, a]));
     this.approvals = s.approvals;
     this.rejections = s.rejections;
+    this.notifications = s.notifications ?? [];
     this.tokens = new Map(s.tokens);
     this.requests = s.requests;
     this.faults = s.faults;
@@ -332,6 +349,7 @@ export class Store {
       place(bonuses, l.bonuses);
       place(this.approvals, l.approvals);
       place(this.rejections, l.rejections);
+      place(this.notifications, l.notifications);
       for (const [k, t] of l.tokens ?? []) {
         if (t) this.tokens.set(k, t);
         else this.tokens.delete(k);
@@ -374,6 +392,7 @@ export class Store {
     this.bonusesByHit.clear();
     this.approvals = [];
     this.rejections = [];
+    this.notifications = [];
     this.tokens.clear();
     this.requests = zeroRequests();
     this.faults = { serviceFault: 0, throttle: 0, dropAfterCommit: 0 };
@@ -568,6 +587,14 @@ export class Store {
       bonuses,
       approvals: this.approvals.map(action),
       rejections: this.rejections.map(action),
+      notifications: this.notifications.map((n) => ({
+        subject: n.subject,
+        messageText: n.messageText,
+        workerIds: [...n.workerIds],
+        failures: n.failures.map((f) => ({ ...f })),
+        requestId: n.requestId,
+        time: iso(n.time),
+      })),
       requests: { ...this.requests },
       faults: { ...this.faults },
       rateLimited: { ...this.rateLimited },
@@ -821,6 +848,8 @@ export class Store {
         return this.listBonuses(input, now);
       case 'GetAccountBalance':
         return { AvailableBalance: formatCents(this.balanceCents), OnHoldBalance: '0.00' };
+      case 'NotifyWorkers':
+        return this.notifyWorkers(input, requestId, now);
       default:
         throw new Error(`operation ${op} is not implemented`);
     }
@@ -966,6 +995,58 @@ export class Store {
     });
     this.dirty = true;
     return {};
+  }
+
+  /**
+   * MTurk delivers a notification only to workers whose work this requester approved or
+   * rejected; the others come back in NotifyWorkersFailureStatuses (a HardFailure: sending
+   * again will not help), and the call itself succeeds. A worker named twice gets it once.
+   * MTurk's failure messages are not documented; these are the emulator's own words.
+   */
+  private notifyWorkers(input: Input, requestId: string, now: number) {
+    const requested = [...new Set(input.WorkerIds as string[])];
+    const reviewed = new Set<string>();
+    const known = new Set<string>();
+    for (const a of this.assignments.values()) {
+      this.settle(a, now);
+      known.add(a.workerId);
+      if (a.status === 'Approved' || a.status === 'Rejected') reviewed.add(a.workerId);
+    }
+    const failures: NotificationRec['failures'] = [];
+    const delivered: string[] = [];
+    for (const workerId of requested) {
+      if (reviewed.has(workerId)) {
+        delivered.push(workerId);
+      } else if (known.has(workerId)) {
+        failures.push({
+          workerId,
+          code: 'HardFailure',
+          message: `Worker ${workerId} has no approved or rejected work for this requester, so it cannot be notified.`,
+        });
+      } else {
+        failures.push({
+          workerId,
+          code: 'HardFailure',
+          message: `Worker ${workerId} has not worked for this requester, so it cannot be notified.`,
+        });
+      }
+    }
+    this.notifications.push({
+      subject: input.Subject as string,
+      messageText: input.MessageText as string,
+      workerIds: delivered,
+      failures,
+      requestId,
+      time: now,
+    });
+    this.dirty = true;
+    return {
+      NotifyWorkersFailureStatuses: failures.map((f) => ({
+        NotifyWorkersFailureCode: f.code,
+        NotifyWorkersFailureMessage: f.message,
+        WorkerId: f.workerId,
+      })),
+    };
   }
 
   private listBonuses(input: Input, now: number) {

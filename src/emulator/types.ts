@@ -67,6 +67,18 @@ export interface LedgerAction {
   auto?: boolean;
 }
 
+/** One NotifyWorkers call MTurk accepted. */
+export interface LedgerNotification {
+  subject: string;
+  messageText: string;
+  /** The workers the message went to. */
+  workerIds: string[];
+  /** The workers it did not reach, as answered in NotifyWorkersFailureStatuses. */
+  failures: { workerId: string; code: string; message: string }[];
+  requestId: string;
+  time: string;
+}
+
 export interface FaultCounts {
   serviceFault: number;
   throttle: number;
@@ -81,6 +93,7 @@ export interface Ledger {
   bonuses: LedgerBonus[];
   approvals: LedgerAction[];
   rejections: LedgerAction[];
+  notifications: LedgerNotification[];
   /** Every MTurk API request received, per operation, including failed and faulted ones. */
   requests: Record<string, number>;
   faults: FaultCounts;

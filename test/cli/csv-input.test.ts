@@ -141,3 +141,100 @@ describe('planning a batch', () => {
     expect(batchIdOf([])).not.toBe(plan.batchId);
   });
 });
+
+describe("reading MTurk's results file", () => {
+  const HEADER =
+    '"HITId","HITTypeId","Title","Reward","AssignmentId","WorkerId","AssignmentStatus",' +
+    '"WorkTimeInSeconds","Input.image","Answer.text","Answer.bonus","Reason text"';
+  const row = (asg: string, worker: string, bonus: string, reason = '', status = 'Submitted') =>
+    `"3HIT1","3TYPE","Transcribe","$0.50","${asg}","${worker}","${status}","61",` +
+    `"img.png","some text","${bonus}","${reason}"`;
+
+  function results(lines: string[], options: Parameters<typeof parseBonusCsv>[3]) {
+    return parseBonusCsv(Buffer.from([HEADER, ...lines].join('\n')), 'r.csv', {}, options);
+  }
+
+  it('pays the amount column with one reason, skipping and counting rows with no amount', () => {
+    const file = results([row(A1, 'AW1', '1.50'), row(A2, 'AW2', ''), row(A3, 'AW3', '0.25')], {
+      amountColumn: 'Answer.bonus',
+      reason: 'Thanks for the careful work',
+    });
+    expect(file.fileIssues).toEqual([]);
+    expect(file.format).toBe('mturk-results');
+    expect(file.skippedLines).toEqual([3]);
+    expect(file.hitOfLine).toEqual(
+      new Map([
+        [2, '3HIT1'],
+        [4, '3HIT1'],
+      ]),
+    );
+    expect(file.warnings).toEqual([
+      expect.stringContaining('bonus from column "Answer.bonus", reason from --reason'),
+    ]);
+    expect(validLines(file).map((l) => [l.line, l.request])).toEqual([
+      [
+        2,
+        {
+          assignmentId: A1,
+          workerId: 'AW1',
+          bonusAmount: '1.50',
+          bonusCents: 150,
+          reason: 'Thanks for the careful work',
+        },
+      ],
+      [
+        4,
+        {
+          assignmentId: A3,
+          workerId: 'AW3',
+          bonusAmount: '0.25',
+          bonusCents: 25,
+          reason: 'Thanks for the careful work',
+        },
+      ],
+    ]);
+  });
+
+  it('takes reasons from a column (matched loosely) and lists bad cells by line and column', () => {
+    const file = results(
+      [row(A1, 'AW1', '$2', 'good'), row(A2, 'AW2', '1.00', ''), row(A3, 'AW3', '1.00', 'ok')],
+      { amountColumn: 'answer.bonus', reasonColumn: 'reason_text' },
+    );
+    expect(file.fileIssues).toEqual([]);
+    expect(allIssues(file).map((i) => [i.line, i.column])).toEqual([
+      [2, 'amount'],
+      [3, 'reason'],
+    ]);
+    expect(validLines(file).map((l) => l.line)).toEqual([4]);
+  });
+
+  it('says which option is missing, and refuses the options on a plain bonus file', () => {
+    const none = results([row(A1, 'AW1', '1.00')], {});
+    expect(none.fileIssues.map((i) => i.message)).toEqual([
+      expect.stringContaining('--amount-column'),
+      expect.stringContaining('--reason'),
+    ]);
+    const both = results([row(A1, 'AW1', '1.00')], {
+      amountColumn: 'Answer.nope',
+      reason: 'x',
+      reasonColumn: 'Reason text',
+    });
+    expect(both.fileIssues.map((i) => i.message)).toEqual([
+      expect.stringContaining('has no column "Answer.nope"'),
+      expect.stringContaining('exactly one of them'),
+    ]);
+    const plain = parseBonusCsv(
+      Buffer.from(`assignmentId,workerId,amount,reason\n${A1},AW1,1,ok\n`),
+      'p.csv',
+      {},
+      { amountColumn: 'amount' },
+    );
+    expect(plain.fileIssues).toEqual([
+      expect.objectContaining({ message: expect.stringContaining("MTurk's results file only") }),
+    ]);
+    const allEmpty = results([row(A1, 'AW1', '')], { amountColumn: 'Answer.bonus', reason: 'x' });
+    expect(allEmpty.fileIssues.map((i) => i.message)).toEqual([
+      'has no row with an amount (1 rows with an empty amount cell)',
+    ]);
+  });
+});

@@ -1,0 +1,482 @@
+/**
+ * `temporal-mturk audit <file.csv | --hit HITId...>`: what MTurk really paid, read back from its
+ * own ledger (ListBonusPayments), with duplicates found, and compared with a file of bonuses
+ * when one is given (the file `pay` reads, or MTurk's results file).
+ *
+ * Needs no Temporal and writes nothing to MTurk: it works on payments made by any tool. Reads
+ * are paced (at most three in flight, throttled calls tried again after a pause).
+ */
+import { Presets, SingleBar } from 'cli-progress';
+import { stringify } from 'csv-stringify/sync';
+import type { MTurkClient } from '@aws-sdk/client-mturk';
+import { reasonSentToMTurk } from '../bonus-reason';
+import { formatCents } from '../money';
+import { createMTurkClient, describeTarget } from '../mturk-client';
+import { checkHitId } from '../validation';
+import {
+  auditLedger,
+  CLEAN_STATUSES,
+  type AskedBonus,
+  type AuditResult,
+  type AuditRow,
+  type AuditSummary,
+  type MoneyTotal,
+} from './audit-check';
+import {
+  listAssignmentIds,
+  listBonusPayments,
+  type LedgerScope,
+  type ListedBonus,
+  type ScopeListing,
+} from './audit-ledger';
+import { dollars } from './batch-plan';
+import {
+  allIssues,
+  formatIssue,
+  readBonusFile,
+  validLines,
+  type BonusFile,
+  type ResultsFileOptions,
+} from './csv-input';
+import { CliError, ExitCode } from './exit-codes';
+import { printer, processIO, type CliIO } from './io';
+import { MAX_BONUS_CEILING_CENTS, resolveMTurkConfig } from './options';
+import { MAX_IN_FLIGHT, MTurkReadError, mapPaced, type RetryOptions } from './paced';
+import { formatDuration } from './progress';
+import { writeFileAtomically } from './report';
+
+export interface AuditOptions extends ResultsFileOptions {
+  target?: string;
+  endpoint?: string;
+  hit?: string[];
+  report?: string;
+  /** Tests: shorter pauses between tries. */
+  retry?: RetryOptions;
+}
+
+type Print = ReturnType<typeof printer>;
+
+/** Discrepancies listed on the terminal; the report has them all. */
+const MAX_LISTED_ROWS = 50;
+
+export const AUDIT_REPORT_COLUMNS = [
+  'status',
+  'line',
+  'hitId',
+  'assignmentId',
+  'workerId',
+  'asked',
+  'paid',
+  'reason',
+  'grantTime',
+  'detail',
+] as const;
+
+export async function runAudit(
+  file: string | undefined,
+  opts: AuditOptions,
+  io: CliIO = processIO(),
+): Promise<number> {
+  const print = printer(io);
+  try {
+    return await audit(file, opts, io, print);
+  } catch (err) {
+    if (err instanceof CliError) {
+      print.err(`temporal-mturk audit: ${err.message}`);
+      return err.exitCode;
+    }
+    if (err instanceof MTurkReadError) {
+      print.err(`temporal-mturk audit: cannot read MTurk's ledger: ${err.message}`);
+      return ExitCode.Error;
+    }
+    print.err(`temporal-mturk audit: ${err instanceof Error ? err.message : String(err)}`);
+    return ExitCode.Error;
+  }
+}
+
+/** The file's rows as asked bonuses, or exit 2 listing every problem. */
+function readAsked(path: string, opts: AuditOptions, print: Print): BonusFile {
+  // The audit pays nothing, so any amount a requester may have paid is a fair row to compare.
+  const file = readBonusFile(path, { maxBonusCents: MAX_BONUS_CEILING_CENTS }, opts);
+  for (const warning of file.warnings) print.out(`warning: ${warning}`);
+  const invalid = file.lines.filter((l) => l.kind === 'invalid').length;
+  if (file.fileIssues.length > 0 || invalid > 0) {
+    for (const issue of allIssues(file)) print.err(formatIssue(path, issue));
+    throw new CliError(
+      file.fileIssues.length > 0
+        ? 'the file cannot be read as a bonus CSV; nothing was audited'
+        : `${invalid} of ${file.lines.length} rows are invalid; fix them to audit the file`,
+      ExitCode.InvalidInput,
+    );
+  }
+  return file;
+}
+
+function askedOf(file: BonusFile): AskedBonus[] {
+  return validLines(file).map((l) => ({
+    line: l.line,
+    assignmentId: l.request.assignmentId,
+    workerId: l.request.workerId,
+    amountCents: l.request.bonusCents,
+    // What this project sends for a keyed bonus, and so what MTurk's ledger shows.
+    reason: reasonSentToMTurk(l.request.reason, l.request.bonusKey),
+  }));
+}
+
+async function audit(
+  path: string | undefined,
+  opts: AuditOptions,
+  io: CliIO,
+  print: Print,
+): Promise<number> {
+  const mturk = resolveMTurkConfig(opts, io.env);
+  const hitArgs = [...new Set(opts.hit ?? [])];
+  for (const hitId of hitArgs) {
+    const problem = checkHitId(hitId);
+    if (problem) throw new CliError(`--hit ${problem}`, ExitCode.InvalidInput);
+  }
+  if (path === undefined && hitArgs.length === 0) {
+    throw new CliError(
+      'give a file of bonuses (or MTurk results file) to compare with, or --hit <HITId>...',
+      ExitCode.InvalidInput,
+    );
+  }
+  const file = path === undefined ? undefined : readAsked(path, opts, print);
+  const asked = file ? askedOf(file) : undefined;
+  const target = describeTarget(mturk);
+
+  const client = createMTurkClient(mturk);
+  try {
+    const { listed, unknown, hitOfAssignment, scopes, calls } = await readLedger(
+      client,
+      file,
+      asked,
+      hitArgs,
+      opts.retry,
+      io,
+    );
+    const result = auditLedger({ listed, asked, unknown, hitOfAssignment });
+    printResult(print, result, {
+      target,
+      path,
+      file,
+      scopes,
+      calls,
+    });
+    if (opts.report) {
+      writeAuditReport(opts.report, result, { target, file: path, hits: hitArgs });
+      print.out(`report: ${opts.report}`);
+    }
+    return result.summary.discrepancies > 0 ? ExitCode.NotAllPaid : ExitCode.Ok;
+  } finally {
+    client.destroy();
+  }
+}
+
+interface LedgerRead {
+  listed: ListedBonus[];
+  unknown: { row: AskedBonus; message: string }[];
+  hitOfAssignment: Map<string, string>;
+  scopes: { hits: number; assignments: number };
+  calls: number;
+}
+
+/**
+ * Lists the ledger by HIT where the HITs are known (given, or in MTurk's results file): one
+ * listing per 100 bonuses instead of one per assignment. Other rows are listed by assignment.
+ */
+async function readLedger(
+  client: MTurkClient,
+  file: BonusFile | undefined,
+  asked: AskedBonus[] | undefined,
+  hitArgs: string[],
+  retry: RetryOptions | undefined,
+  io: CliIO,
+): Promise<LedgerRead> {
+  let calls = 0;
+  const hitOfAssignment = new Map<string, string>();
+  for (const l of file ? validLines(file) : []) {
+    const hitId = file?.hitOfLine?.get(l.line);
+    if (hitId && !checkHitId(hitId)) hitOfAssignment.set(l.request.assignmentId, hitId);
+  }
+  const fileHits = new Set(hitOfAssignment.values());
+  // Rows of a plain file under a given HIT: which ones, MTurk says (a plain file has no HITId).
+  if (asked && hitArgs.length > 0) {
+    const askedIds = new Set(asked.map((r) => r.assignmentId));
+    const ids = await mapPaced(hitArgs, MAX_IN_FLIGHT, async (hitId) => {
+      const found = await listAssignmentIds(client, hitId, retry);
+      calls += 1;
+      return found;
+    });
+    ids.forEach((found, i) => {
+      const hitId = hitArgs[i]!;
+      if (!found)
+        throw new CliError(`--hit ${hitId}: MTurk does not know this HIT`, ExitCode.InvalidInput);
+      for (const id of found)
+        if (askedIds.has(id) && !hitOfAssignment.has(id)) hitOfAssignment.set(id, hitId);
+    });
+  }
+
+  const hits = [...new Set([...hitArgs, ...fileHits])];
+  const byAssignment = (ids: Iterable<string>): LedgerScope[] =>
+    [...new Set(ids)].map((assignmentId) => ({ assignmentId }));
+  const scopes: LedgerScope[] = [
+    ...hits.map((hitId) => ({ hitId })),
+    ...byAssignment(
+      (asked ?? []).map((r) => r.assignmentId).filter((id) => !hitOfAssignment.has(id)),
+    ),
+  ];
+  const progress = auditProgress(io, scopes.length);
+  const listed: ListedBonus[] = [];
+  const unknown: LedgerRead['unknown'] = [];
+  const counts = { hits: 0, assignments: 0 };
+  try {
+    const run = async (round: LedgerScope[]): Promise<LedgerScope[]> => {
+      const results: ScopeListing[] = await mapPaced(round, MAX_IN_FLIGHT, async (scope) => {
+        const r = await listBonusPayments(client, scope, {
+          ...retry,
+          onRetry: (reason, attempt, delayMs) => {
+            progress.retried();
+            retry?.onRetry?.(reason, attempt, delayMs);
+          },
+        });
+        calls += r.calls;
+        progress.done(r.found ? r.bonuses.length : 0);
+        return r;
+      });
+      const again: LedgerScope[] = [];
+      results.forEach((r, i) => {
+        const scope = round[i]!;
+        if ('hitId' in scope) counts.hits += 1;
+        else counts.assignments += 1;
+        if (r.found) {
+          listed.push(...r.bonuses);
+          return;
+        }
+        if ('hitId' in scope) {
+          if (hitArgs.includes(scope.hitId)) {
+            throw new CliError(`--hit ${scope.hitId}: ${r.message}`, ExitCode.InvalidInput);
+          }
+          // A HIT of the results file MTurk no longer lists (deleted): ask per assignment.
+          const ids = [...hitOfAssignment].filter(([, h]) => h === scope.hitId).map(([a]) => a);
+          for (const id of ids) hitOfAssignment.delete(id);
+          again.push(...byAssignment(ids));
+          progress.grow(ids.length);
+          return;
+        }
+        for (const row of asked ?? []) {
+          if (row.assignmentId === scope.assignmentId) unknown.push({ row, message: r.message });
+        }
+      });
+      return again;
+    };
+    const second = await run(scopes);
+    if (second.length > 0) await run(second);
+  } finally {
+    progress.stop();
+  }
+  return { listed, unknown, hitOfAssignment, scopes: counts, calls };
+}
+
+interface AuditProgress {
+  done(bonuses: number): void;
+  retried(): void;
+  grow(by: number): void;
+  stop(): void;
+}
+
+/**
+ * Progress on stderr (stdout carries the result): a bar on a terminal, else a plain line at
+ * most every 2 s, and only for runs long enough to need one.
+ */
+function auditProgress(io: CliIO, total: number): AuditProgress {
+  const started = Date.now();
+  let done = 0;
+  let bonuses = 0;
+  let throttled = 0;
+  if (io.stderr.isTTY && total > 10) {
+    const bar = new SingleBar(
+      {
+        stream: io.stderr as NodeJS.WriteStream,
+        format:
+          ' audit {bar} {value}/{total} listings | {bonuses} bonuses | retried {retried} | ETA {eta_formatted}',
+        hideCursor: true,
+        clearOnComplete: true,
+        fps: 10,
+      },
+      Presets.shades_classic,
+    );
+    bar.start(total, 0, { bonuses: 0, retried: 0 });
+    return {
+      done(n) {
+        bonuses += n;
+        bar.increment(1, { bonuses, retried: throttled });
+      },
+      retried() {
+        throttled += 1;
+        bar.update({ retried: throttled });
+      },
+      grow(by) {
+        total += by;
+        bar.setTotal(total);
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  const { err } = printer(io);
+  let lastAt = started;
+  const line = () => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    return (
+      `audit: ${done}/${total} listings | ${bonuses} bonuses | retried ${throttled} | ` +
+      `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`
+    );
+  };
+  return {
+    done(n) {
+      done += 1;
+      bonuses += n;
+      if (Date.now() - lastAt >= 2_000) {
+        lastAt = Date.now();
+        err(line());
+      }
+    },
+    retried: () => void (throttled += 1),
+    grow: (by) => void (total += by),
+    stop() {
+      // Only a run that printed progress says where it ended.
+      if (lastAt !== started) err(line());
+    },
+  };
+}
+
+function money(t: MoneyTotal): string {
+  return `${dollars(t.bonusCents)} + ${dollars(t.feeCents)} fees = ${dollars(t.bonusCents + t.feeCents)}`;
+}
+
+function printResult(
+  print: Print,
+  result: AuditResult,
+  ctx: {
+    target: string;
+    path: string | undefined;
+    file: BonusFile | undefined;
+    scopes: { hits: number; assignments: number };
+    calls: number;
+  },
+): void {
+  const s = result.summary;
+  print.out(`Audit of MTurk's ledger (${ctx.target})`);
+  print.out(
+    `  listed          ${ctx.scopes.hits} HITs, ${ctx.scopes.assignments} assignments (${ctx.calls} read calls, no writes)`,
+  );
+  print.out(`  bonuses         ${s.listed.count}: ${money(s.listed)}`);
+  print.out(
+    `  duplicates      ${s.duplicates.count}` +
+      (s.duplicates.count > 0 ? `: ${money(s.duplicates)} paid twice` : ''),
+  );
+  if (s.asked && ctx.file) {
+    const skipped =
+      ctx.file.format === 'mturk-results'
+        ? `; ${ctx.file.skippedLines.length} rows with no amount skipped`
+        : '';
+    print.out(`  file            ${ctx.path}: ${s.asked.count} bonuses asked${skipped}`);
+    print.out(`  asked           ${money(s.asked)}`);
+    print.out(`  paid as asked   ${s.paidAsAsked}`);
+    print.out(
+      `  missing         ${s.missing!.count}` +
+        (s.missing!.count > 0 ? `: ${money(s.missing!)} not paid` : ''),
+    );
+    print.out(`  wrong amount    ${s.wrongAmount}`);
+    print.out(`  reason differs  ${s.reasonDiffers}`);
+    print.out(
+      `  not in file     ${s.notInFile!.count}` +
+        (s.notInFile!.count > 0 ? `: ${money(s.notInFile!)}` : ''),
+    );
+    print.out(
+      `  overpaid        ${s.overpaid!.count} assignments` +
+        (s.overpaid!.count > 0 ? `: ${dollars(s.overpaid!.cents)} more than asked` : ''),
+    );
+    if (s.unknownAssignments)
+      print.out(
+        `  unknown         ${s.unknownAssignments} rows name an assignment MTurk does not know`,
+      );
+  }
+  const problems = result.rows.filter((r) => !CLEAN_STATUSES.has(r.status));
+  if (problems.length === 0) {
+    print.out('No discrepancies.');
+    return;
+  }
+  print.out(`${problems.length} discrepancies:`);
+  for (const row of problems.slice(0, MAX_LISTED_ROWS)) print.out(`  ${describeRow(row)}`);
+  if (problems.length > MAX_LISTED_ROWS) {
+    print.out(`  ... and ${problems.length - MAX_LISTED_ROWS} more (all in the report: --report)`);
+  }
+}
+
+function describeRow(r: AuditRow): string {
+  const where = `${r.line !== undefined ? `line ${r.line}: ` : ''}assignment ${r.assignmentId} worker ${r.workerId}`;
+  const amount =
+    r.status === 'overpaid'
+      ? ''
+      : ` ${dollars(r.paidCents ?? r.askedCents ?? 0)} ${JSON.stringify(r.reason)}`;
+  return `${r.status.padEnd(18)} ${where}${amount}${r.detail ? `: ${r.detail}` : ''}`;
+}
+
+function flatSummary(s: AuditSummary): Record<string, string | number> {
+  const out: Record<string, string | number> = { discrepancies: s.discrepancies };
+  const put = (name: string, t: MoneyTotal | undefined) => {
+    if (!t) return;
+    out[`${name}Count`] = t.count;
+    out[`${name}Bonuses`] = dollars(t.bonusCents);
+    out[`${name}Fees`] = dollars(t.feeCents);
+  };
+  put('listed', s.listed);
+  put('duplicates', s.duplicates);
+  put('asked', s.asked);
+  put('missing', s.missing);
+  put('notInFile', s.notInFile);
+  if (s.paidAsAsked !== undefined) out.paidAsAsked = s.paidAsAsked;
+  if (s.wrongAmount !== undefined) out.wrongAmount = s.wrongAmount;
+  if (s.reasonDiffers !== undefined) out.reasonDiffers = s.reasonDiffers;
+  if (s.overpaid) {
+    out.overpaidAssignments = s.overpaid.count;
+    out.overpaid = dollars(s.overpaid.cents);
+  }
+  if (s.unknownAssignments !== undefined) out.unknownAssignments = s.unknownAssignments;
+  return out;
+}
+
+function writeAuditReport(
+  path: string,
+  result: AuditResult,
+  ctx: { target: string; file: string | undefined; hits: string[] },
+): void {
+  const summary = {
+    target: ctx.target,
+    file: ctx.file ?? '',
+    hits: ctx.hits.join(' '),
+    generatedAt: new Date().toISOString(),
+    ...flatSummary(result.summary),
+  };
+  const rows = result.rows.map((r) => ({
+    status: r.status,
+    line: r.line ?? '',
+    hitId: r.hitId ?? '',
+    assignmentId: r.assignmentId,
+    workerId: r.workerId,
+    asked: r.askedCents === undefined ? '' : formatCents(r.askedCents),
+    paid: r.paidCents === undefined ? '' : formatCents(r.paidCents),
+    reason: r.reason,
+    grantTime: r.grantTime ?? '',
+    detail: r.detail,
+  }));
+  const body = path.toLowerCase().endsWith('.json')
+    ? `${JSON.stringify({ summary, rows }, null, 2)}\n`
+    : stringify(rows, { header: true, columns: [...AUDIT_REPORT_COLUMNS] }) +
+      Object.entries(summary)
+        .map(([key, value]) => `# ${key}: ${String(value)}\n`)
+        .join('');
+  writeFileAtomically(path, body);
+}
