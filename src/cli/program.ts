@@ -12,7 +12,6 @@ import { runPay, type PayOptions } from './pay-command';
 import { runPayUnderNewToken, type NewTokenOptions } from './new-token-command';
 import { runStatus, type StatusOptions } from './status-command';
 import { runWorker, type WorkerOptions } from './worker-command';
-import type { CommonOptions } from './options';
 
 const ENVIRONMENT_HELP = `
 Temporal connection: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
