@@ -48,6 +48,11 @@ export function floorActivities(names: readonly string[]): Activities {
       requestId: `floor-${++requests}`,
     }),
     lookUpBonus: async () => ({ listed: false }),
+    notifyWorkers: async (input: { workerIds: string[] }) => ({
+      notified: input.workerIds,
+      failures: [],
+      calls: 1,
+    }),
     getAccountBalance: async () => ({ availableBalance: '1000000.00', onHoldBalance: '0.00' }),
     paymentOutcome: async () => ({ kind: 'not-found' }),
     paymentStates: async (input: { workflowIds: string[] }) => input.workflowIds.map(() => null),

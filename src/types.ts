@@ -105,6 +105,32 @@ export interface ApproveAndBonusInput {
    * (TargetMismatch) before any call. The `pay` command always sets it.
    */
   target?: MTurkTargetBinding;
+  /**
+   * After this run pays, tell the worker with one NotifyWorkers message, at most once, never
+   * blocking or failing the payment (see PaymentNotification).
+   */
+  notify?: BonusNotification;
+}
+
+/** A message to the worker about the bonus. */
+export interface BonusNotification {
+  /** 1-200 characters. */
+  subject: string;
+  /**
+   * 1-4096 characters; default: "You received a bonus of $<amount> for assignment
+   * <assignmentId>: <reason>".
+   */
+  message?: string;
+}
+
+/**
+ * What became of the notification. `sent`: MTurk accepted it. `failed`: MTurk refused it for
+ * this worker (`failure`), or the call failed; it is not retried, so it is sent at most once.
+ * `skipped`: the payment was found already paid (an earlier run's to tell).
+ */
+export interface PaymentNotification {
+  status: 'sent' | 'failed' | 'skipped';
+  failure?: string;
 }
 
 /**
@@ -124,6 +150,8 @@ export interface ApproveAndBonusResult {
   reason?: string;
   /** The MTurk the payment was bound to, when it was. */
   target?: MTurkTargetBinding;
+  /** When `notify` was asked. */
+  notification?: PaymentNotification;
 }
 
 export interface PaymentStatus {

@@ -21,6 +21,7 @@ import { formatCents, tryParseDollarsToCents } from './money';
 import type {
   ApproveAndBonusInput,
   ApproveAssignmentInput,
+  BonusNotification,
   MTurkTargetBinding,
   SendBonusInput,
 } from './types';
@@ -156,6 +157,38 @@ export function checkTargetBinding(value: unknown): string | undefined {
   return undefined;
 }
 
+/** MTurk's NotifyWorkers limits: Subject 1-200, MessageText 1-4096 characters. */
+export const NOTIFY_SUBJECT_MAX_LENGTH = 200;
+export const NOTIFY_MESSAGE_MAX_LENGTH = 4096;
+
+export function checkBonusNotification(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'must be an object { subject, message? }';
+  }
+  const { subject, message, ...rest } = value as Record<string, unknown>;
+  if (typeof subject !== 'string' || subject.trim().length === 0) {
+    return 'subject must be a non-empty string';
+  }
+  if (subject.length > NOTIFY_SUBJECT_MAX_LENGTH) {
+    return `subject must be at most ${NOTIFY_SUBJECT_MAX_LENGTH} characters, got ${subject.length}`;
+  }
+  const subjectText = describeForbiddenText(subject);
+  if (subjectText) return `subject ${subjectText}`;
+  if (message !== undefined) {
+    if (typeof message !== 'string' || message.trim().length === 0) {
+      return 'message must be a non-empty string';
+    }
+    if (message.length > NOTIFY_MESSAGE_MAX_LENGTH) {
+      return `message must be at most ${NOTIFY_MESSAGE_MAX_LENGTH} characters, got ${message.length}`;
+    }
+    const messageText = describeForbiddenText(message);
+    if (messageText) return `message ${messageText}`;
+  }
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `has unknown fields: ${unknown.join(', ')}`;
+  return undefined;
+}
+
 export function checkRequesterFeedback(value: string): string | undefined {
   if (value.length > REQUESTER_FEEDBACK_MAX_LENGTH) {
     return `must be at most ${REQUESTER_FEEDBACK_MAX_LENGTH} characters, got ${value.length}`;
@@ -228,13 +261,15 @@ type FieldRule =
     }
   | { kind: 'amount'; required: true }
   | { kind: 'flag'; required: false }
-  | { kind: 'target'; required: false };
+  | { kind: 'target'; required: false }
+  | { kind: 'notify'; required: false };
 
 const TYPE_MESSAGES: Record<FieldRule['kind'], string> = {
   text: 'must be a string',
   amount: 'must be a string of dollars such as "1.20"',
   flag: 'must be true or false',
   target: 'must be an object { name, endpoint }',
+  notify: 'must be an object { subject, message? }',
 };
 
 type Rule = (value: string) => string | undefined;
@@ -272,6 +307,7 @@ const APPROVE_AND_BONUS_FIELDS: Record<string, FieldRule> = {
   bonusKey: optional(checkBonusKey),
   skipApproval: FLAG,
   target: TARGET,
+  notify: { kind: 'notify', required: false },
 };
 
 const SEND_BONUS_FIELDS: Record<string, FieldRule> = {
@@ -317,6 +353,14 @@ function checkFields<T>(
     if (rule.kind === 'flag') {
       if (typeof given === 'boolean') value[field] = given;
       else issues.push({ field, message: TYPE_MESSAGES.flag });
+      continue;
+    }
+    if (rule.kind === 'notify') {
+      const message = checkBonusNotification(given);
+      if (message === undefined) {
+        const { subject, message: text } = given as BonusNotification;
+        value[field] = text === undefined ? { subject } : { subject, message: text };
+      } else issues.push({ field, message });
       continue;
     }
     if (rule.kind === 'target') {

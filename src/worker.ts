@@ -7,7 +7,11 @@ import {
 import type { MTurkClient } from '@aws-sdk/client-mturk';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { createMTurkActivities, createReviewActivities } from './activities';
+import {
+  createMTurkActivities,
+  createNotifyActivities,
+  createReviewActivities,
+} from './activities';
 import { createBatchActivities } from './activities/batch-activities';
 import { dataConverterFromEnv } from './codec';
 import {
@@ -80,6 +84,7 @@ export async function createMTurkWorker(opts: MTurkWorkerOptions): Promise<Worke
         target: opts.mturkTarget,
       }),
       ...createReviewActivities({ client: opts.mturk }),
+      ...createNotifyActivities({ client: opts.mturk }),
       ...createBatchActivities({ client: temporal }),
     },
     ...(opts.dataConverter && { dataConverter: opts.dataConverter }),

@@ -19,12 +19,15 @@ import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { rethrowMTurkError } from '../mturk-errors';
-import { checkWorkerId } from '../validation';
+import {
+  NOTIFY_MESSAGE_MAX_LENGTH,
+  NOTIFY_SUBJECT_MAX_LENGTH,
+  checkWorkerId,
+} from '../validation';
 
 /** MTurk's limits for NotifyWorkers (API reference). */
 export const NOTIFY_MAX_WORKERS_PER_CALL = 100;
-export const NOTIFY_SUBJECT_MAX_LENGTH = 200;
-export const NOTIFY_MESSAGE_MAX_LENGTH = 4096;
+export { NOTIFY_MESSAGE_MAX_LENGTH, NOTIFY_SUBJECT_MAX_LENGTH };
 
 export interface NotifyWorkersInput {
   subject: string;

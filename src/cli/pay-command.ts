@@ -20,6 +20,8 @@ import {
 import { searchAttributesRegistered } from '../client';
 import { createMTurkClient, describeTarget, sameTarget, targetBinding } from '../mturk-client';
 import { bonusCostCents, tryParseDollarsToCents } from '../money';
+import type { BonusNotification } from '../types';
+import { checkBonusNotification } from '../validation';
 import type { ApproveAndBonusOptions } from '../workflows/approve-and-bonus';
 import type { payBatch, PayBatchInput } from '../workflows/batch';
 import {
@@ -42,11 +44,18 @@ import {
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
+import { describeLedgerPreview, previewLedger } from './ledger-preview';
 import { followBatch } from './progress';
 import { buildReport, defaultReportPath, summaryLines, writeReport } from './report';
 
 export interface PayOptions extends CommonOptions, ResultsFileOptions {
   skipInvalid?: boolean;
+  /** NotifyWorkers subject: tell each worker this run pays (once, never failing the payment). */
+  notify?: string;
+  /** The message text (default: amount, assignment and reason). */
+  notifyMessage?: string;
+  /** Before confirming, count the rows MTurk's ledger already lists (always on a dry run). */
+  checkLedger?: boolean;
   allowWait?: boolean;
   dryRun?: boolean;
   yes?: boolean;
@@ -78,6 +87,21 @@ export async function runPay(
     print.err(`temporal-mturk pay: ${err instanceof Error ? err.message : String(err)}`);
     return ExitCode.Error;
   }
+}
+
+/** --notify and --notify-message as the payment takes them; exit 2 when MTurk would refuse. */
+function notificationOf(opts: PayOptions): BonusNotification | undefined {
+  if (opts.notify === undefined) {
+    if (opts.notifyMessage !== undefined) {
+      throw new CliError('--notify-message needs --notify <subject>', ExitCode.InvalidInput);
+    }
+    return undefined;
+  }
+  const notify: BonusNotification = { subject: opts.notify };
+  if (opts.notifyMessage !== undefined) notify.message = opts.notifyMessage;
+  const problem = checkBonusNotification(notify);
+  if (problem) throw new CliError(`--notify: ${problem}`, ExitCode.InvalidInput);
+  return notify;
 }
 
 function parseConcurrency(value: string | number | undefined): number {
@@ -176,6 +200,7 @@ async function workerPolls(client: Client, taskQueue: string): Promise<boolean |
 async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Promise<number> {
   const resolved = resolveOptions(opts, io.env);
   const concurrency = parseConcurrency(opts.concurrency);
+  notificationOf(opts); // bad --notify values exit 2 before anything is read
   const { file, plan } = checkFile(path, opts, resolved, print);
   const target = describeTarget(resolved.mturk);
   const reportPath = opts.report ?? defaultReportPath(path);
@@ -239,7 +264,15 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
       }
       await confirm(io, opts, plan, resolved);
       // (d)
-      await startBatch(client, plan, resolved, concurrency, opts.paymentOptions, basename(path));
+      await startBatch(
+        client,
+        plan,
+        resolved,
+        concurrency,
+        opts.paymentOptions,
+        basename(path),
+        notificationOf(opts),
+      );
       print.out(`Started batch ${plan.batchId}.`);
     }
 
@@ -264,7 +297,13 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
       throw err;
     }
     // (f)
-    return finish(file, plan, result, { finishedEarlier: false, target, reportPath }, print);
+    return finish(
+      file,
+      plan,
+      result,
+      { finishedEarlier: false, target, reportPath, notify: opts.notify !== undefined },
+      print,
+    );
   } finally {
     await client.connection.close();
   }
@@ -320,6 +359,17 @@ async function previewAndCheck(
     concurrency,
     temporalReachable: client !== undefined,
   });
+  if (opts.checkLedger || opts.dryRun) {
+    const mturk = createMTurkClient(resolved.mturk);
+    try {
+      const ledger = await previewLedger(mturk, plan);
+      print.out(`  on MTurk     ${describeLedgerPreview(ledger, plan.payments.length)}`);
+    } catch (err) {
+      print.out(`  on MTurk     could not be read: ${(err as Error).message}`);
+    } finally {
+      mturk.destroy();
+    }
+  }
   if (balanceCents < neededCents && !opts.allowWait) {
     throw new CliError(
       `the available balance ${dollars(balanceCents)} does not cover ${dollars(neededCents)} ` +
@@ -439,6 +489,7 @@ async function startBatch(
   concurrency: number,
   paymentOptions: ApproveAndBonusOptions | undefined,
   fileName: string,
+  notify: BonusNotification | undefined,
 ): Promise<void> {
   const options: ApproveAndBonusOptions = {
     ...paymentOptions,
@@ -451,6 +502,7 @@ async function startBatch(
     searchAttributes: await searchAttributesRegistered(client),
     // What the preview showed and the user confirmed: a worker on another MTurk refuses it.
     target: targetBinding(resolved.mturk),
+    ...(notify && { notify }),
   };
   try {
     await client.workflow.start<typeof payBatch>('payBatch', {
@@ -473,13 +525,14 @@ function finish(
   file: BonusFile,
   plan: BatchPlan,
   result: PayBatchResult,
-  ctx: { finishedEarlier: boolean; target: string; reportPath: string },
+  ctx: { finishedEarlier: boolean; target: string; reportPath: string; notify?: boolean },
   print: Print,
 ): number {
   const report = buildReport(file, plan, batchResultRows(plan.rows, result), {
     batchId: plan.batchId,
     target: ctx.target,
     finishedEarlier: ctx.finishedEarlier,
+    notify: ctx.notify,
   });
   const notPaid = report.rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');
   for (const row of notPaid.slice(0, MAX_LISTED_ROWS)) {

@@ -80,7 +80,13 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
         'start even if the balance does not cover everything; payments wait for funds',
       )
       .option('--concurrency <n>', 'payments in flight at once', String(DEFAULT_BATCH_CONCURRENCY))
-      .option('--report <file>', 'report file (.csv or .json; default: <file>.report.csv)'),
+      .option('--report <file>', 'report file (.csv or .json; default: <file>.report.csv)')
+      .option(
+        '--check-ledger',
+        "before confirming, count the rows MTurk's ledger already lists (always on --dry-run)",
+      )
+      .option('--notify <subject>', 'tell each worker this run pays, once, with NotifyWorkers')
+      .option('--notify-message <text>', 'the message (default: amount, assignment and reason)'),
   ).action(async (file: string, options: PayOptions) => {
     setExitCode(await runPay(file, options, io));
   });

@@ -22,6 +22,7 @@ export const REPORT_COLUMNS = [
   'requestId',
   'workflowId',
   'token',
+  'notification',
   'error',
 ] as const;
 
@@ -36,6 +37,8 @@ export interface ReportRow {
   requestId: string;
   workflowId: string;
   token: string;
+  /** With --notify: sent, skipped (found already paid) or failed: <why>. */
+  notification: string;
   error: string;
 }
 
@@ -86,6 +89,15 @@ export interface ReportContext {
    * reported `already-paid`.
    */
   finishedEarlier: boolean;
+  /** This run asked to notify workers (--notify). */
+  notify?: boolean;
+}
+
+function notificationOf(result: BatchRowResult, status: ReportStatus, context: ReportContext) {
+  if (result.notificationFailure) return `failed: ${result.notificationFailure}`;
+  if (!context.notify || context.finishedEarlier) return '';
+  if (status === 'paid') return 'sent';
+  return status === 'already-paid' ? 'skipped' : '';
 }
 
 export function defaultReportPath(csvPath: string): string {
@@ -113,6 +125,7 @@ export function buildReport(
       requestId: '',
       workflowId: '',
       token: '',
+      notification: '',
       error: '',
     };
     if (entry.kind === 'invalid') {
@@ -139,6 +152,7 @@ export function buildReport(
       ...base,
       status,
       foundBy: paidByEarlierRun ? 'workflow' : (result.foundBy ?? ''),
+      notification: notificationOf(result, status, context),
       requestId: result.requestId ?? '',
       workflowId: result.workflowId,
       token: result.token ?? '',

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { createMTurkActivities } from '../activities';
+import type { createMTurkActivities, createNotifyActivities } from '../activities';
 import { FailureType, invalidBonusRequest, type ValidationIssue } from '../errors';
 import { tryParseDollarsToCents } from '../money';
 import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
@@ -27,6 +27,8 @@ import type {
   ApproveAndBonusInput,
   ApproveAndBonusResult,
   ApproveAssignmentResult,
+  BonusNotification,
+  PaymentNotification,
   PaymentState,
   PaymentStatus,
   SendBonusResult,
@@ -74,6 +76,8 @@ export interface ApproveAndBonusCarriedState {
   bonusAttempted: boolean;
   /** The Reason sent to MTurk (absent when carried by a version that did not record it). */
   mturkReason?: string;
+  /** Reasons an earlier version may have sent instead (matched too, kept across runs). */
+  otherReasons?: string[];
   /** MTurk refused the current token's call in a way that means nothing was paid. */
   tokenRefused?: boolean;
   /** Set while MTurk says the token was used and the listing does not show the bonus. */
@@ -127,6 +131,23 @@ function mturkActivities(options: ApproveAndBonusOptions) {
       nonRetryableErrorTypes: Object.values(FailureType),
     },
   });
+}
+
+/**
+ * The notification: one attempt only. NotifyWorkers takes no request token, so a retry after a
+ * lost answer would send the message twice; a message that failed is reported, not repeated.
+ * (A throttled call is retried inside the attempt by the MTurk client: it did nothing.)
+ */
+function notifyActivities(options: ApproveAndBonusOptions) {
+  return proxyActivities<ReturnType<typeof createNotifyActivities>>({
+    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+/** "You received a bonus of $1.20 for assignment 3AMY...: Thanks for the careful work". */
+export function defaultNotificationMessage(amount: string, assignmentId: string, reason: string) {
+  return `You received a bonus of $${amount} for assignment ${assignmentId}: ${reason}`;
 }
 
 const DURATION_OPTIONS = [
@@ -310,7 +331,8 @@ export async function approveAndBonus(
       : request.reason);
   // Carried by a version that did not record the reason: it may have sent either.
   const otherReasons =
-    carried && carried.mturkReason === undefined && request.bonusKey ? [request.reason] : [];
+    carried?.otherReasons ??
+    (carried && carried.mturkReason === undefined && request.bonusKey ? [request.reason] : []);
   if (mturkReason.length > REASON_MAX_LENGTH) {
     throw invalidBonusRequest([
       {
@@ -387,6 +409,7 @@ export async function approveAndBonus(
         approval,
         bonusAttempted,
         mturkReason,
+        ...(otherReasons.length > 0 && { otherReasons }),
         tokenRefused,
         ...(confirming && { confirming }),
       },
@@ -461,6 +484,37 @@ export async function approveAndBonus(
       const look = await listed();
       if (look.listed) return found(look.grantTime);
       await continueAsNewIfLong();
+    }
+  };
+
+  /**
+   * Tells the worker, at most once and only when this run paid: a bonus found paid before was an
+   * earlier run's (or another tool's) to announce. Never fails or delays the payment.
+   */
+  const notify = async (
+    asked: BonusNotification,
+    paid: SendBonusResult,
+  ): Promise<PaymentNotification> => {
+    const paidByThisRun = paid.status === 'paid' || paid.foundAfterOwnAttempt === true;
+    if (!paidByThisRun) return { status: 'skipped' };
+    try {
+      const result = await notifyActivities(options).notifyWorkers({
+        subject: asked.subject,
+        messageText:
+          asked.message ??
+          defaultNotificationMessage(request.bonusAmount, request.assignmentId, request.reason),
+        workerIds: [request.workerId],
+      });
+      const failure = result.failures[0];
+      return failure
+        ? { status: 'failed', failure: `${failure.code}: ${failure.message}` }
+        : { status: 'sent' };
+    } catch (err) {
+      log.warn('notification not sent', {
+        assignmentId: request.assignmentId,
+        error: describe(err).message,
+      });
+      return { status: 'failed', failure: describe(err).message };
     }
   };
 
@@ -548,6 +602,7 @@ export async function approveAndBonus(
     }
     lastError = undefined;
     enter('paid');
+    const notification = request.notify ? await notify(request.notify, bonus) : undefined;
     return {
       assignmentId: request.assignmentId,
       workerId: request.workerId,
@@ -555,6 +610,7 @@ export async function approveAndBonus(
       bonus,
       reason: mturkReason,
       ...(request.target !== undefined && { target: request.target }),
+      ...(notification && { notification }),
     };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;

@@ -69,6 +69,8 @@ export interface BatchRowOutcome {
   status: FinishedRowStatus;
   /** For `already-paid`: how it was found paid. */
   foundBy?: FoundPaidBy;
+  /** With `notify`: why the worker's message was not sent (absent when it was, or skipped). */
+  notificationFailure?: string;
   /** MTurk's request ID of the SendBonus that paid: the only receipt MTurk gives. */
   requestId?: string;
   /** Token generation of the paying call, when not 0 (see token.ts). */
@@ -94,6 +96,8 @@ export interface BatchRowResult {
   requestId?: string;
   /** For `already-paid`: how it was found paid. */
   foundBy?: FoundPaidBy;
+  /** With `notify`: why the worker's message was not sent. */
+  notificationFailure?: string;
   errorType?: string;
   error?: string;
 }
@@ -145,7 +149,10 @@ export interface PackedOutcomes {
   /** Row index → the rarer fields (errors, token generations, how a row was found paid). */
   details: Record<
     string,
-    Pick<BatchRowOutcome, 'tokenGeneration' | 'errorType' | 'error' | 'foundBy'>
+    Pick<
+      BatchRowOutcome,
+      'tokenGeneration' | 'errorType' | 'error' | 'foundBy' | 'notificationFailure'
+    >
   >;
 }
 
@@ -286,6 +293,9 @@ export function batchRowResult(
   }
   if (outcome?.requestId !== undefined) result.requestId = outcome.requestId;
   if (outcome?.foundBy !== undefined) result.foundBy = outcome.foundBy;
+  if (outcome?.notificationFailure !== undefined) {
+    result.notificationFailure = outcome.notificationFailure;
+  }
   if (outcome?.errorType !== undefined) result.errorType = outcome.errorType;
   if (outcome?.error !== undefined) result.error = outcome.error;
   return result;

@@ -26,11 +26,13 @@ import { normaliseText } from '../ledger-match';
 import type {
   ApproveAndBonusInput,
   ApproveAndBonusResult,
+  BonusNotification,
   MTurkTargetBinding,
   PaymentState,
 } from '../types';
 import {
   checkApproveAndBonusInput,
+  checkBonusNotification,
   checkTargetBinding,
   type ValidationLimits,
 } from '../validation';
@@ -89,6 +91,8 @@ export interface PayBatchInput extends BatchRows {
    * talking to another MTurk refuses them (TargetMismatch) before any call.
    */
   target?: MTurkTargetBinding;
+  /** Tell each worker this batch pays, once, with NotifyWorkers (see ApproveAndBonusInput). */
+  notify?: BonusNotification;
   /** @internal carried across continue-as-new */
   carried?: PayBatchCarriedState;
 }
@@ -194,6 +198,10 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   if (input.target !== undefined) {
     const message = checkTargetBinding(input.target);
     if (message) issues.push({ field: 'target', message });
+  }
+  if (input.notify !== undefined) {
+    const message = checkBonusNotification(input.notify);
+    if (message) issues.push({ field: 'notify', message });
   }
   if (input.stateCheckInterval !== undefined && !isPositiveDuration(input.stateCheckInterval)) {
     issues.push({
@@ -360,6 +368,12 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     const outcome: BatchRowOutcome = { status: paidNow ? 'paid' : 'already-paid' };
     if (!paidNow) outcome.foundBy = startedByUs ? (bonus.foundBy ?? 'listing') : 'workflow';
     if (result.bonus.requestId !== undefined) outcome.requestId = result.bonus.requestId;
+    if (result.notification?.status === 'failed') {
+      outcome.notificationFailure = (result.notification.failure ?? 'failed').slice(
+        0,
+        MAX_ERROR_CHARS,
+      );
+    }
     const generation = tokenGenerationOf(result.bonus.token);
     if (generation !== 0) outcome.tokenGeneration = generation;
     return outcome;
@@ -440,7 +454,14 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     try {
       child = await startChild(approveAndBonus, {
         workflowId: workflowIds[index],
-        args: [{ ...request, ...(input.target && { target: input.target }), options }],
+        args: [
+          {
+            ...request,
+            ...(input.target && { target: input.target }),
+            ...(input.notify && { notify: input.notify }),
+            options,
+          },
+        ],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // Cancelling the batch stops new payments; one already started still finishes.
         cancellationType: ChildWorkflowCancellationType.ABANDON,

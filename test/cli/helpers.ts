@@ -97,6 +97,8 @@ export type ReportLine = Record<
   | 'requestId'
   | 'workflowId'
   | 'token'
+  | 'foundBy'
+  | 'notification'
   | 'error',
   string
 >;
