@@ -8,6 +8,8 @@
  * scenario once, and writes `<name>.json` in the format of `temporal workflow show -o json`.
  * Record a new file (next version suffix) when a workflow changes shape; never rewrite a
  * committed one: it stands for workflows that may be running in production right now.
+ * Histories only older code can make are recorded from a worktree of that code (see
+ * scripts/record-prepatch-history.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

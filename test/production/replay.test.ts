@@ -9,6 +9,8 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ApproveAndBonusWorkflowInput } from '../../src/workflows';
+import { PREPATCH_KEYED_CAN_HISTORY, continuedAsNewInput, loadHistory } from '../harness/histories';
 import { workflowBundle } from '../harness/mturk';
 
 const HISTORIES = path.join(__dirname, '..', 'histories');
@@ -30,6 +32,19 @@ beforeAll(() => {
 describe('recorded histories', () => {
   it('include a happy-path approveAndBonus', () => {
     expect(files).toContain('approve-and-bonus-v1.json');
+  });
+
+  it('include a keyed payment from before the reason patch that continued as new', () => {
+    // Its replay covers the last run of an old version; its input is what the next run gets.
+    expect(files).toContain(PREPATCH_KEYED_CAN_HISTORY);
+    const history = loadHistory(PREPATCH_KEYED_CAN_HISTORY);
+    expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    // Recorded before any patched(): no marker, and a carried state without the reason sent.
+    expect(history.events.map((e) => e.eventType)).not.toContain('EVENT_TYPE_MARKER_RECORDED');
+    const next = continuedAsNewInput<ApproveAndBonusWorkflowInput>(history);
+    expect(next.bonusKey).toBeTruthy();
+    expect(next.carried).toMatchObject({ bonusAttempted: true });
+    expect(next.carried).not.toHaveProperty('mturkReason');
   });
 
   it('all replay against the current workflow code', async () => {

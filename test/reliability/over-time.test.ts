@@ -18,7 +18,17 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { FailureType } from '../../src/errors';
 import { bonusRequestToken } from '../../src/token';
 import type { ApproveAndBonusInput, ApproveAndBonusResult, PaymentStatus } from '../../src/types';
-import type { approveAndBonus, ApproveAndBonusOptions } from '../../src/workflows';
+import type {
+  approveAndBonus,
+  ApproveAndBonusOptions,
+  ApproveAndBonusWorkflowInput,
+} from '../../src/workflows';
+import {
+  PREPATCH_KEYED_CAN_HISTORY,
+  continuedAsNewInput,
+  loadHistory,
+  recordedWorkflowId,
+} from '../harness/histories';
 import { emulatorClient, startTestWorker, type TestWorker } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 
@@ -316,6 +326,58 @@ describe('exactly once over time', () => {
     expect(result.bonus).toMatchObject({ status: 'already-paid', foundBy: 'listing' });
     expect(emu.ledger().requests.SendBonus).toBe(sends);
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
+  });
+
+  it('the continue-as-new input a recorded pre-patch keyed run handed on finds the bonus paid with the plain reason: zero SendBonus', async () => {
+    // test/histories: the old code's run waited for funds until it continued as new, carrying
+    // no record of the reason it sent (the plain one, before keys were carried in reasons).
+    const history = loadHistory(PREPATCH_KEYED_CAN_HISTORY);
+    const recorded = continuedAsNewInput<ApproveAndBonusWorkflowInput>(history);
+    const workflowId = recordedWorkflowId(history);
+    expect(recorded.carried).toBeDefined();
+    expect(recorded.carried).not.toHaveProperty('mturkReason');
+    emu.seed({
+      balance: '100.00',
+      hits: [
+        {
+          assignments: [{ assignmentId: recorded.assignmentId, workerId: recorded.workerId }],
+        },
+      ],
+    });
+    // Funds came, and the old code's SendBonus paid with the reason it always sent.
+    const mturk = emulatorClient(emu.url);
+    await mturk.send(
+      new SendBonusCommand({
+        AssignmentId: recorded.assignmentId,
+        WorkerId: recorded.workerId,
+        BonusAmount: recorded.bonusAmount,
+        Reason: recorded.reason,
+        UniqueRequestToken: bonusRequestToken(
+          workflowId,
+          recorded.bonusKey,
+          recorded.carried!.tokenGeneration,
+        ),
+      }),
+    );
+    mturk.destroy();
+    const sends = emu.ledger().requests.SendBonus;
+
+    // The next run, as the server starts it: the recorded input, under the same workflow ID.
+    const result = (await env.client.workflow.execute('approveAndBonus', {
+      taskQueue,
+      workflowId,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      args: [recorded],
+    })) as ApproveAndBonusResult;
+    expect(result.bonus).toMatchObject({
+      status: 'already-paid',
+      foundBy: 'listing',
+      amount: recorded.bonusAmount,
+    });
+    expect(emu.ledger().requests.SendBonus).toBe(sends);
+    expect(paidFor(recorded.assignmentId)).toEqual([
+      expect.objectContaining({ reason: recorded.reason }),
+    ]);
   });
 
   it('a payment confirmed for another MTurk is refused by the worker with zero requests', async () => {
