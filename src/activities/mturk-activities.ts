@@ -72,6 +72,22 @@ export interface LookUpBonusResult {
   grantTime?: string;
 }
 
+/**
+ * `otherReasons` apart from the sendBonus fields, which validation checks (a caller's input
+ * that is not even an object is left whole for validation to refuse as such).
+ */
+function splitOtherReasons(input: LookUpBonusInput): {
+  otherReasons?: readonly string[];
+  send: unknown;
+} {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { send: input };
+  const { otherReasons, ...send } = input;
+  const reasons = Array.isArray(otherReasons)
+    ? otherReasons.filter((r): r is string => typeof r === 'string')
+    : undefined;
+  return { otherReasons: reasons, send };
+}
+
 /** The request ID in MTurk's duplicate-token message ("... (request ID abc-123)"). */
 function requestIdIn(message: string): string | undefined {
   return /request ?id[:\s]+([A-Za-z0-9-]{8,})/i.exec(message)?.[1];
@@ -289,7 +305,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
    * PaymentConflict when the ledger holds another bonus in this payment's place.
    */
   async function sendBonus(input: LookUpBonusInput): Promise<SendBonusResult> {
-    const { otherReasons, ...send } = input;
+    const { otherReasons, send } = splitOtherReasons(input);
     const request = validateSendBonusInput(send, { maxBonusCents: deps.maxBonusCents });
     const { assignmentId, workerId, uniqueRequestToken: token, bonusAmount: amount } = request;
     await checkTarget(request.target);
@@ -388,7 +404,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
    * waits for a lagging listing to show a bonus whose token MTurk says was used.
    */
   async function lookUpBonus(input: LookUpBonusInput): Promise<LookUpBonusResult> {
-    const { otherReasons, ...send } = input;
+    const { otherReasons, send } = splitOtherReasons(input);
     const request = validateSendBonusInput(send, { maxBonusCents: deps.maxBonusCents });
     await checkTarget(request.target);
     const found = await lookUp(request, otherReasons);

@@ -19,11 +19,7 @@ import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { rethrowMTurkError } from '../mturk-errors';
-import {
-  NOTIFY_MESSAGE_MAX_LENGTH,
-  NOTIFY_SUBJECT_MAX_LENGTH,
-  checkWorkerId,
-} from '../validation';
+import { NOTIFY_MESSAGE_MAX_LENGTH, NOTIFY_SUBJECT_MAX_LENGTH, checkWorkerId } from '../validation';
 
 /** MTurk's limits for NotifyWorkers (API reference). */
 export const NOTIFY_MAX_WORKERS_PER_CALL = 100;

@@ -156,7 +156,10 @@ describe('pay --dry-run without Temporal', () => {
       Object.fromEntries(Object.entries(emu.ledger().requests).filter(([, n]) => n > 0)),
     ).toEqual({
       GetAccountBalance: 1,
+      // The dry run's look at the ledger (reads only), one per assignment.
+      ListBonusPayments: expect.any(Number),
     });
+    expect(emu.ledger().bonuses).toHaveLength(0);
   });
 
   it('still fails a real run when Temporal is down (exit 5), paying nothing', async () => {

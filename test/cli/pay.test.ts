@@ -190,8 +190,10 @@ describe('temporal-mturk pay', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('total        $13.38');
     expect(run.stdout).toContain('Dry run: nothing was paid.');
+    expect(run.stdout).toContain('on MTurk     0 of 3 payments already listed as paid');
     expect(writes()).toEqual({ approvals: 0, bonuses: 0, rejections: 0 });
-    expect(requestsMade()).toEqual({ GetAccountBalance: 1 });
+    // Reads only: the balance, and the ledger of each assignment.
+    expect(requestsMade()).toEqual({ GetAccountBalance: 1, ListBonusPayments: 3 });
   });
 
   it('refuses with exit 3 when the balance does not cover bonuses plus fees, writing nothing', async () => {
