@@ -63,6 +63,11 @@ export interface MTurkActivityDeps {
   target?: MTurkTargetBinding;
 }
 
+/** sendBonus's heartbeat details: the token of a SendBonus this attempt sent. */
+interface SendBonusHeartbeat {
+  sent?: string;
+}
+
 /** A sendBonus input, plus reasons an older run of the payment may have sent (matched too). */
 export type LookUpBonusInput = SendBonusInput & { otherReasons?: string[] };
 
@@ -309,11 +314,14 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
     const request = validateSendBonusInput(send, { maxBonusCents: deps.maxBonusCents });
     const { assignmentId, workerId, uniqueRequestToken: token, bonusAmount: amount } = request;
     await checkTarget(request.target);
-    const attempt = Context.current().info.attempt;
+    const context = Context.current();
+    const attempt = context.info.attempt;
     const started = now().getTime();
     const logFields = { assignmentId, workerId, amount, token, attempt };
-    // This run may already have paid: an earlier attempt of this activity, or an earlier call.
-    const ownAttemptBefore = attempt > 1 || request.priorPaymentPossible === true;
+    // This run may already have paid: an earlier attempt of this activity that got as far as
+    // sending (it said so in a heartbeat), or an earlier call (the workflow says).
+    const sentBefore = (context.info.heartbeatDetails as SendBonusHeartbeat | undefined)?.sent;
+    const ownAttemptBefore = sentBefore === token || request.priorPaymentPossible === true;
 
     const before = await lookUp(request, otherReasons);
     if (before.kind === 'conflict') throw paymentConflict(request, before.entries);
@@ -325,6 +333,8 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
       return alreadyPaid(request, 'listing', ownAttemptBefore, before.entry);
     }
 
+    // Recorded before the call: a retry that then finds the bonus knows this run may have paid it.
+    context.heartbeat({ sent: token } satisfies SendBonusHeartbeat);
     try {
       const output = await client.send(
         new SendBonusCommand({

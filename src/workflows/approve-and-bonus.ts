@@ -257,6 +257,13 @@ const NOTHING_PAID_REFUSALS: ReadonlySet<string> = new Set([
   FailureType.AssignmentNotFound,
 ]);
 
+/** sendBonus failures raised before any SendBonus was sent. */
+const NOTHING_SENT_FAILURES: ReadonlySet<string> = new Set([
+  FailureType.PaymentConflict,
+  FailureType.TargetMismatch,
+  FailureType.InvalidBonusRequest,
+]);
+
 function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
   if (err instanceof ApplicationFailure) return err;
@@ -575,9 +582,10 @@ export async function approveAndBonus(
         }
         tokenGeneration += 1;
       } catch (err) {
-        bonusAttempted = true;
         lastError = describe(err);
+        // A definitive refusal paid nothing; anything else may have (a lost answer, a timeout).
         if (isSendBonusRefusal(err)) tokenRefused = true;
+        else if (!NOTHING_SENT_FAILURES.has(failureType(err) ?? '')) bonusAttempted = true;
         if (failureType(err) === FailureType.InsufficientFunds) {
           // Nothing was paid under this token, and MTurk may remember it as used: the next
           // attempt takes the next generation, however many top-ups it takes.

@@ -341,6 +341,30 @@ describe('sendBonus', () => {
     expect(emulator.ledger().bonuses).toHaveLength(1);
   });
 
+  it('a retry says the bonus was found after its own SendBonus only when an earlier attempt sent one', async () => {
+    const ids = seedAssignment();
+    const input = bonusInput(ids);
+    emulator.setFaults({ operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const beats: unknown[] = [];
+    const first = new MockActivityEnvironment({ attempt: 1 }, { logger: workerLogger });
+    first.on('heartbeat', (d: unknown) => beats.push(d));
+    await first.run(() => activities().sendBonus(input)).catch(() => undefined);
+    // Recorded before the call, so the next attempt knows.
+    expect(beats).toEqual([{ sent: input.uniqueRequestToken }]);
+    emulator.setFaults({});
+
+    const afterSend = await new MockActivityEnvironment(
+      { attempt: 2, heartbeatDetails: beats[0] },
+      { logger: workerLogger },
+    ).run(() => activities().sendBonus(input));
+    expect(afterSend).toMatchObject({ status: 'already-paid', foundAfterOwnAttempt: true });
+    // An attempt 2 whose attempt 1 never sent (it failed before, e.g. waiting for MTurk's rate
+    // limit): the bonus it finds is someone else's, paid before.
+    const notSent = await asAttempt(2, () => activities().sendBonus(input));
+    expect(notSent).toMatchObject({ status: 'already-paid', foundAfterOwnAttempt: false });
+    expect(requests('SendBonus')).toBe(1);
+  });
+
   it('past the 24-hour token memory, the retry look-up prevents a second payment', async () => {
     const ids = seedAssignment();
     const input = bonusInput(ids);
