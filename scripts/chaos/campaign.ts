@@ -544,11 +544,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     const rerunStart = Date.now();
     log('running pay on the same file again');
     const proc = spawnPay('rerun', rerunReportFile, rerunJobFile);
-    const exit = await Promise.race([proc.exited, sleep(300_000).then(() => null)]);
+    // The rerun still approves (already approved) and looks up every payment, at the pace the
+    // worker's rate limiter allows: give it 0.6 s a payment, at least 5 minutes.
+    const rerunTimeoutMs = Math.max(300_000, payments.length * 600);
+    const exit = await Promise.race([proc.exited, sleep(rerunTimeoutMs).then(() => null)]);
     result.timeMs = Date.now() - rerunStart;
     if (exit === null) {
       await proc.stop('SIGKILL');
-      problems.push('the rerun did not finish within 300 s');
+      problems.push(`the rerun did not finish within ${rerunTimeoutMs / 1000} s`);
     }
     result.exitCode = exit?.code ?? null;
     const after = await admin.ledger();
