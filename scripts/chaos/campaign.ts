@@ -240,9 +240,16 @@ function faultConfig(mix: FaultMix, seed: number): FaultConfig {
   return { seed, operations: { SendBonus: op, ApproveAssignment: op } };
 }
 
-/** Short activity timeouts and quick retries, so a killed worker costs seconds, not minutes. */
+/**
+ * Short activity timeouts and quick retries, so a killed worker costs seconds, not minutes.
+ * Not shorter than 15 s: the worker's adaptive rate limiter (issue 12) reads the injected
+ * throttles as MTurk's limit and paces at ~10 calls/s, and a call's wait in its queue counts
+ * against start-to-close. With 5 s and 50 payments in flight the wait alone reached the timeout;
+ * the timed-out attempts' calls still went out, their retries queued behind them, and a
+ * 1,000-bonus run collapsed to 0.6 payments/s and 17 MTurk calls a payment (seed 424242).
+ */
 export const CHAOS_WORKFLOW_OPTIONS: ApproveAndBonusOptions = {
-  activityStartToCloseTimeout: '5s',
+  activityStartToCloseTimeout: '15s',
   retryInitialInterval: '200ms',
   retryMaximumInterval: '2s',
   outagePause: '5s',
