@@ -3,18 +3,25 @@
  * payBatch workflow while the MTurk emulator injects faults (10 % commit-then-drop, 5 %
  * ServiceFault, 5 % throttling, 20-200 ms latency on SendBonus and ApproveAssignment), the
  * worker process is SIGKILLed and restarted, the Temporal dev server and the emulator are
- * stopped and restarted on their state, and the paying client is killed and run again. Then it
- * compares the emulator's ledger with the input cent by cent and writes a JSON summary to
- * bench/results/chaos/<timestamp>-seed<N>.json.
+ * stopped and restarted on their state, and the paying client is killed and run again, while
+ * MTurk's listing lags 5 s behind its ledger. Then, over time: the emulator's clock moves 25 h
+ * on (past MTurk's token memory) and 20 payment workflows are reset to their first workflow
+ * task (each must end already-paid); the batch and payment workflows are deleted, as retention
+ * would, and `pay` runs on the same file again (it must pay nothing and report every row
+ * already paid). Then it compares the emulator's ledger with the input cent by cent and writes
+ * a JSON summary to bench/results/chaos/<timestamp>-seed<N>.json.
  *
  * Exit code: 0 when nobody was paid twice and nobody was missed (and every cent adds up) and
- * every planned kill and restart happened; 1 when a payment is duplicated, missing or wrong;
- * 2 for bad arguments; 3 when the money is exact but the campaign itself fell short (a planned
- * event did not happen, the client or status could not be read).
+ * every planned kill and restart happened; 1 when a payment is duplicated, missing or wrong
+ * (a reset or rerun that paid anything included); 2 for bad arguments; 3 when the money is exact
+ * but the campaign itself fell short (a planned event did not happen, the client or status could
+ * not be read, a reset run did not end already-paid, the rerun exited non-zero or did not report
+ * every row already paid).
  *
  *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
  *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
  *                    [--client pay|cli] [--worker-entry worker|cli] [--bonus-key-pairs N]
+ *                    [--listing-lag-ms 5000] [--resets 20] [--no-rerun]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +34,16 @@ const USAGE = `usage: npm run chaos -- [--count 1000] [--seed N] [--worker-kills
        [--dev-server-restarts 1] [--emulator-restarts 1] [--client-kills 1]
        [--concurrency 50] [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
        [--client pay|cli] [--worker-entry worker|cli] [--bonus-key-pairs N]
+       [--listing-lag-ms 5000] [--resets 20] [--no-rerun]
 
+--listing-lag-ms N: ListBonusPayments shows a bonus N ms (emulator clock) after its grant
+  (default 5000, 0 = no lag): lost SendBonus answers meet a listing that does not show the
+  bonus yet. 5 s keeps a 1,000-bonus run in minutes; 60 s would cost ~75 s per lost answer.
+--resets N: after the batch, move the emulator's clock 25 h on (past MTurk's token memory) and
+  reset N payment workflows to their first workflow task; each must end already-paid (default
+  20, 0 = skip).
+--no-rerun: skip deleting the batch and payment workflows (as retention would) and running pay
+  on the same file again (which must pay nothing); the deletion alone takes the dev server ~30 s.
 --client pay (default): the paying client is temporal-mturk pay --yes run through the CLI's
   runPay in a child process, with 5 s activity timeouts; --client cli: the temporal-mturk
   command itself, with production timeouts (30 s per attempt: a run takes longer).
@@ -59,6 +75,39 @@ function printSummary(s: CampaignSummary, file: string): void {
       `${s.chaos.clientKills} client kills (${s.chaos.clientRuns} client runs)`,
     `  batch:    ${s.batch.workflowId}: ${s.batch.counts ? JSON.stringify(s.batch.counts) : 'no result'} in ${s.batch.runs ?? '?'} runs`,
     `  cli:      pay exit ${s.cli.payExitCode ?? '?'}, status exit ${s.cli.statusExitCode ?? '?'}`,
+    `  calls:    ${
+      s.callsPerPayment
+        ? `${s.callsPerPayment.total} MTurk requests per payment (${Object.entries(
+            s.callsPerPayment.byOperation,
+          )
+            .map(([op, n]) => `${op} ${n}`)
+            .join(', ')}), before the over-time phases`
+        : '?'
+    }`,
+    `  listing:  lag ${s.listingLagMs} ms`,
+    ...(s.resets
+      ? [
+          `  +25 h:    ${s.resets.done}/${s.resets.planned} resets finished, ${s.resets.alreadyPaid} already-paid ` +
+            `(${Object.entries(s.resets.foundBy)
+              .map(([how, n]) => `${n} by ${how}`)
+              .join(', ')}); ` +
+            `${s.resets.sendBonusCalls} SendBonus calls, ${s.resets.newBonuses} new payments`,
+        ]
+      : []),
+    ...(s.rerun
+      ? [
+          `  rerun:    ${s.rerun.executionsDeleted} executions of ${s.rerun.workflowIds} workflows deleted ` +
+            `(gone after ${(s.rerun.deletionWaitMs / 1000).toFixed(1)} s); pay exit ${s.rerun.exitCode ?? '?'}` +
+            (s.rerun.report
+              ? `: paid ${s.rerun.report.paid}, already paid ${s.rerun.report.alreadyPaid} ` +
+                `(${s.rerun.report.alreadyPaidByListing} listing, ${s.rerun.report.alreadyPaidByToken} token, ` +
+                `${s.rerun.report.alreadyPaidByWorkflow} workflow), failed ${s.rerun.report.failed} ` +
+                `(conflicts ${s.rerun.report.conflicts}), unconfirmed ${s.rerun.report.unconfirmed}`
+              : ', no report') +
+            `; ${s.rerun.sendBonusCalls} SendBonus calls, ${s.rerun.newBonuses} new payments, ` +
+            `${(s.rerun.timeMs / 1000).toFixed(1)} s`,
+        ]
+      : []),
     ...(s.report
       ? [
           `  report:   paid ${s.report.paid}, already paid ${s.report.alreadyPaid}; "paid now" ${s.report.paidNow} + ${s.report.feesNow} fees, ` +
@@ -92,6 +141,9 @@ async function main(): Promise<number> {
         client: { type: 'string' },
         'bonus-key-pairs': { type: 'string' },
         'worker-entry': { type: 'string' },
+        'listing-lag-ms': { type: 'string' },
+        resets: { type: 'string' },
+        'no-rerun': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -116,6 +168,8 @@ async function main(): Promise<number> {
       concurrency: intOption('concurrency', values.concurrency, 50, 1),
       timeoutMs: intOption('timeout-minutes', values['timeout-minutes'], 20, 1) * 60_000,
       bonusKeyPairs: intOption('bonus-key-pairs', values['bonus-key-pairs'], 0, 0),
+      listingLagMs: intOption('listing-lag-ms', values['listing-lag-ms'], 5000, 0),
+      resets: intOption('resets', values.resets, 20, 0),
     };
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
@@ -135,6 +189,7 @@ async function main(): Promise<number> {
     ...options,
     faults: values['no-faults'] ? false : undefined,
     keepWorkDir: values.keep,
+    rerun: !values['no-rerun'],
     client,
     workerEntry,
   });
@@ -144,7 +199,16 @@ async function main(): Promise<number> {
   const file = path.join(outDir, `${stamp}-seed${summary.seed}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
   printSummary(summary, file);
-  if (summary.payments.duplicated > 0 || summary.payments.missing > 0 || !summary.exact) return 1;
+  // A reset or a rerun that paid anything is money wrong too (the ledger check sees it as a
+  // duplicate; counted here as well so the exit code does not depend on that).
+  const paidAgain = (summary.resets?.newBonuses ?? 0) + (summary.rerun?.newBonuses ?? 0);
+  if (
+    summary.payments.duplicated > 0 ||
+    summary.payments.missing > 0 ||
+    !summary.exact ||
+    paidAgain > 0
+  )
+    return 1;
   // Money exact, but the campaign did not break what it promised to (or timed out).
   return summary.problems.length > 0 ? 3 : 0;
 }

@@ -1,8 +1,11 @@
 /**
  * One chaos campaign: pay `count` bonuses through `payBatch` while the emulator injects faults,
  * the worker process is SIGKILLed and restarted, the Temporal dev server and the emulator are
- * stopped and restarted on their state, and the paying client is killed and run again. Then the
- * emulator's ledger is compared with the input, cent by cent.
+ * stopped and restarted on their state, and the paying client is killed and run again; MTurk's
+ * listing lags behind its ledger. Then, over time: 25 h later (past MTurk's token memory) a
+ * sample of the payment workflows is reset to their first workflow task, and after the batch
+ * and payment workflows were deleted (as retention does) `pay` runs on the same file again.
+ * Finally the emulator's ledger is compared with the input, cent by cent.
  *
  * Used by `npm run chaos` (scripts/chaos.ts) and by test/reliability/chaos-small.test.ts.
  */
@@ -16,6 +19,7 @@ import { readBonusFile } from '../../src/cli/csv-input';
 import { freePort, startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import type { ResolvedCli } from '../../src/devserver/temporal-cli';
 import type { FaultConfig, Ledger } from '../../src/emulator';
+import { bonusWorkflowId } from '../../src/workflow-ids';
 import type { ApproveAndBonusOptions } from '../../src/workflows';
 import type { BatchCounts, PayBatchResult } from '../../src/workflows/batch';
 import {
@@ -27,6 +31,13 @@ import {
   type LedgerComparison,
 } from './ledger-check';
 import type { PayJob } from './pay-client';
+import {
+  deleteWorkflows,
+  resetAndWait,
+  sample,
+  type RerunPhaseResult,
+  type ResetPhaseResult,
+} from './over-time';
 import { generatePayments, withBonusKeyPairs, type ChaosPayment } from './payments';
 import { EmulatorAdmin, childEnv, sleep, spawnTsx, type ManagedProcess } from './processes';
 import { createRng, type Rng } from './rng';
@@ -73,6 +84,26 @@ export interface CampaignOptions {
    * amount and reason, told apart by a bonusKey). Default 0: every payment its own assignment.
    */
   bonusKeyPairs?: number;
+  /**
+   * The emulator's ListBonusPayments shows a bonus only this long (emulator clock) after its
+   * grant. Default 5000 ms: longer than the product's quick retries (200 ms-2 s here), so a
+   * SendBonus whose answer was lost is retried while the listing does not show it yet and meets
+   * the duplicate-token answer; as long as the first confirmation re-check (5 s), so each lost
+   * answer costs one re-check rather than the 5 s → 2 min backoff a 60 s lag would walk through
+   * (about 75 s per lost answer, minutes for a 1,000-bonus campaign). 0 turns the lag off.
+   */
+  listingLagMs?: number;
+  /**
+   * Payment workflows reset to their first workflow task after the batch, with the emulator's
+   * clock moved 25 h on (past MTurk's 24 h token memory). Default 20; 0 skips the phase.
+   */
+  resets?: number;
+  /**
+   * After the batch (and the resets): delete the batch and payment workflows, as namespace
+   * retention would, and run `pay` on the same file again. Default true. The dev server takes
+   * ~30 s to delete, so short tests turn this off.
+   */
+  rerun?: boolean;
 }
 
 export interface FaultMix {
@@ -116,8 +147,19 @@ export interface CampaignSummary {
   /** Faults the emulator injected, by kind (its ledger's counters, kept across restarts). */
   faults: Ledger['faults'];
   faultMix: FaultMix | null;
-  /** MTurk API requests the emulator received, by operation. */
+  /** MTurk API requests the emulator received, by operation (all phases). */
   requests: Record<string, number>;
+  /** The emulator's listing lag (ms of its clock; 0 = none). */
+  listingLagMs: number;
+  /**
+   * MTurk requests per payment made by the batch (its faulted and retried ones included),
+   * before the resets and the rerun: requests by operation ÷ payments. Null without a ledger.
+   */
+  callsPerPayment: { total: number; byOperation: Record<string, number> } | null;
+  /** The reset 25 h later; null when not planned (resets 0). */
+  resets: ResetPhaseResult | null;
+  /** The rerun after deleting the workflows; null when not planned. */
+  rerun: RerunPhaseResult | null;
   chaos: {
     workerKills: number;
     workerRestarts: number;
@@ -198,9 +240,16 @@ function faultConfig(mix: FaultMix, seed: number): FaultConfig {
   return { seed, operations: { SendBonus: op, ApproveAssignment: op } };
 }
 
-/** Short activity timeouts and quick retries, so a killed worker costs seconds, not minutes. */
+/**
+ * Short activity timeouts and quick retries, so a killed worker costs seconds, not minutes.
+ * Not shorter than 15 s: the worker's adaptive rate limiter (issue 12) reads the injected
+ * throttles as MTurk's limit and paces at ~10 calls/s, and a call's wait in its queue counts
+ * against start-to-close. With 5 s and 50 payments in flight the wait alone reached the timeout;
+ * the timed-out attempts' calls still went out, their retries queued behind them, and a
+ * 1,000-bonus run collapsed to 0.6 payments/s and 17 MTurk calls a payment (seed 424242).
+ */
 export const CHAOS_WORKFLOW_OPTIONS: ApproveAndBonusOptions = {
-  activityStartToCloseTimeout: '5s',
+  activityStartToCloseTimeout: '15s',
   retryInitialInterval: '200ms',
   retryMaximumInterval: '2s',
   outagePause: '5s',
@@ -216,6 +265,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   const mix = opts.faults === false ? null : (opts.faults ?? DEFAULT_FAULT_MIX);
   const concurrency = opts.concurrency ?? 50;
   const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
+  const listingLagMs = opts.listingLagMs ?? 5000;
+  const resetCount = Math.min(opts.resets ?? 20, opts.count);
+  const rerunPlanned = opts.rerun ?? true;
 
   const workDir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), `chaos-${opts.seed}-`));
   mkdirSync(workDir, { recursive: true });
@@ -252,6 +304,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   });
   const eventRng = rng.fork('event-timing');
   const faultSeeds = rng.fork('fault-seeds');
+  const resetRng = rng.fork('resets');
   const problems: string[] = [];
   const stats = {
     workerKills: 0,
@@ -275,6 +328,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   const csvFile = path.join(workDir, 'bonuses.csv');
   const reportFile = path.join(workDir, 'bonuses.report.json');
   const jobFile = path.join(workDir, 'job.json');
+  // The rerun writes its own report, so the first run's (checked against the ledger) stays.
+  const rerunReportFile = path.join(workDir, 'bonuses.rerun.report.json');
+  const rerunJobFile = path.join(workDir, 'job-rerun.json');
   let workflowId = '';
   let payExitCode: number | null = null;
   /** What the CLI needs to reach Temporal and the emulator. */
@@ -301,7 +357,15 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     const proc = spawnTsx(
       'emulator',
       'src/emulator/main.ts',
-      ['--port', String(rt.emulatorPort), '--state', rt.statePath],
+      // Configuration is not in the state file: every start gets the lag again.
+      [
+        '--port',
+        String(rt.emulatorPort),
+        '--state',
+        rt.statePath,
+        '--listing-lag-ms',
+        String(listingLagMs),
+      ],
       { env: childEnv({}), logFile: path.join(logDir, 'emulator.log') },
     );
     emulator = proc;
@@ -332,6 +396,21 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     });
   };
 
+  /** `temporal-mturk pay --yes` on the campaign's file, writing `report`. */
+  const spawnPay = (name: string, report: string, job: string) => {
+    const [script, args] =
+      opts.client === 'cli'
+        ? [
+            'src/cli/main.ts',
+            ['pay', '--yes', '--concurrency', String(concurrency), '--report', report, csvFile],
+          ]
+        : ['scripts/chaos/pay-client.ts', ['--job', job]];
+    return spawnTsx(name, script, args, {
+      env: cliEnv(),
+      logFile: path.join(logDir, `${name}.log`),
+    });
+  };
+
   // The paying client: rerun whenever it exits without a result.
   let expectClientExit = false;
   let batchDone = false;
@@ -339,17 +418,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const startClient = () => {
     stats.clientRuns += 1;
-    const [script, args] =
-      opts.client === 'cli'
-        ? [
-            'src/cli/main.ts',
-            ['pay', '--yes', '--concurrency', String(concurrency), '--report', reportFile, csvFile],
-          ]
-        : ['scripts/chaos/pay-client.ts', ['--job', jobFile]];
-    const proc = spawnTsx('client', script, args, {
-      env: cliEnv(),
-      logFile: path.join(logDir, 'client.log'),
-    });
+    const proc = spawnPay('client', reportFile, jobFile);
     client = proc;
     void proc.exited.then((exit) => {
       if (client !== proc || shuttingDown) return;
@@ -426,18 +495,114 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     }
   };
 
+  /** Past MTurk's 24 h token memory, so only the ledger can tell the new runs what was paid. */
+  const resetPhase = async (temporal: Client, ids: string[]): Promise<ResetPhaseResult> => {
+    const phaseStart = Date.now();
+    const clockAdvancedMs = 25 * 3_600_000;
+    await admin.advanceClock(clockAdvancedMs);
+    const before = await admin.ledger();
+    log(`emulator clock moved 25 h on; resetting ${ids.length} payment workflows`);
+    const outcome = await resetAndWait(temporal, ids, 120_000);
+    const after = await admin.ledger();
+    const result: ResetPhaseResult = {
+      planned: ids.length,
+      clockAdvancedMs,
+      ...outcome,
+      sendBonusCalls: (after.requests.SendBonus ?? 0) - (before.requests.SendBonus ?? 0),
+      newBonuses: after.bonuses.length - before.bonuses.length,
+      timeMs: Date.now() - phaseStart,
+    };
+    log(
+      `resets: ${result.done}/${result.planned} new runs finished, ${result.alreadyPaid} already-paid ` +
+        `${JSON.stringify(result.foundBy)}; ${result.sendBonusCalls} SendBonus, ${result.newBonuses} new bonuses`,
+    );
+    if (result.alreadyPaid !== result.planned) {
+      problems.push(
+        `${result.planned - result.alreadyPaid} of ${result.planned} resets did not end already-paid: ` +
+          result.failures.map((f) => `${f.workflowId}: ${f.problem}`).join('; '),
+      );
+    }
+    if (result.sendBonusCalls > 0)
+      problems.push(`the resets sent ${result.sendBonusCalls} SendBonus requests`);
+    return result;
+  };
+
+  /** As after the namespace's retention: only MTurk's ledger remembers what was paid. */
+  const rerunPhase = async (temporal: Client, ids: string[]): Promise<RerunPhaseResult> => {
+    const deletion = await deleteWorkflows(temporal, ids, { timeoutMs: 180_000, log });
+    log(
+      `deleted ${deletion.executionsDeleted} executions; all gone after ${(deletion.deletionWaitMs / 1000).toFixed(1)} s` +
+        (deletion.notDeleted > 0 ? ` except ${deletion.notDeleted}` : ''),
+    );
+    const result: RerunPhaseResult = {
+      workflowIds: ids.length,
+      ...deletion,
+      exitCode: null,
+      report: null,
+      sendBonusCalls: 0,
+      newBonuses: 0,
+      timeMs: 0,
+    };
+    if (deletion.notDeleted > 0) {
+      problems.push(`${deletion.notDeleted} workflows were still there 180 s after their deletion`);
+      return result;
+    }
+    const before = await admin.ledger();
+    const rerunStart = Date.now();
+    log('running pay on the same file again');
+    const proc = spawnPay('rerun', rerunReportFile, rerunJobFile);
+    // The rerun still approves (already approved) and looks up every payment, at the pace the
+    // worker's rate limiter allows: give it 0.6 s a payment, at least 5 minutes.
+    const rerunTimeoutMs = Math.max(300_000, payments.length * 600);
+    const exit = await Promise.race([proc.exited, sleep(rerunTimeoutMs).then(() => null)]);
+    result.timeMs = Date.now() - rerunStart;
+    if (exit === null) {
+      await proc.stop('SIGKILL');
+      problems.push(`the rerun did not finish within ${rerunTimeoutMs / 1000} s`);
+    }
+    result.exitCode = exit?.code ?? null;
+    const after = await admin.ledger();
+    result.sendBonusCalls = (after.requests.SendBonus ?? 0) - (before.requests.SendBonus ?? 0);
+    result.newBonuses = after.bonuses.length - before.bonuses.length;
+    result.report = rerunReportOf(rerunReportFile);
+    log(
+      `rerun: exit ${result.exitCode} in ${(result.timeMs / 1000).toFixed(1)} s, ` +
+        `${JSON.stringify(result.report)}; ${result.sendBonusCalls} SendBonus, ${result.newBonuses} new bonuses`,
+    );
+    const n = payments.length;
+    const r = result.report;
+    if (exit !== null && result.exitCode !== 0)
+      problems.push(`the rerun exited with ${result.exitCode}`);
+    if (!r) problems.push('the rerun wrote no report');
+    else if (r.paid !== 0 || r.alreadyPaid !== n || r.alreadyPaidByListing !== n) {
+      problems.push(
+        `the rerun reported paid ${r.paid}, already paid ${r.alreadyPaid} ` +
+          `(${r.alreadyPaidByListing} on the listing); expected 0 and ${n} (${n})`,
+      );
+    }
+    if (result.sendBonusCalls > 0)
+      problems.push(`the rerun sent ${result.sendBonusCalls} SendBonus requests`);
+    if (result.newBonuses > 0) problems.push(`the rerun paid ${result.newBonuses} bonuses again`);
+    return result;
+  };
+
   let finalLedger: Ledger | undefined;
   let statusExitCode: number | null = null;
   let statusOutput = '';
   let batchResult: PayBatchResult | undefined;
   let balanceBefore = 0;
+  let afterBatch: Ledger | undefined;
+  let resets: ResetPhaseResult | null = null;
+  let rerun: RerunPhaseResult | null = null;
   try {
     await startServer();
     await startEmulatorProcess();
 
     // Enough money for everything plus a margin: the run tests exactly-once, not funds waiting.
+    // With the rerun, twice that: its preview cannot know the deleted workflows paid (only
+    // MTurk's ledger does) and refuses a file the balance does not cover.
     const needed = payments.reduce((sum, p) => sum + p.cents + referenceFeeCents(p.cents), 0);
-    balanceBefore = needed + 100_00;
+    balanceBefore = needed * (rerunPlanned ? 2 : 1) + 100_00;
     await seedAssignments(admin, payments, balanceBefore);
     const ledgerAtStart = await admin.ledger();
     balanceBefore = ledgerCents(ledgerAtStart.balance);
@@ -463,6 +628,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
       paymentOptions: CHAOS_WORKFLOW_OPTIONS,
     };
     writeFileSync(jobFile, JSON.stringify(job));
+    writeFileSync(rerunJobFile, JSON.stringify({ ...job, report: rerunReportFile }));
     workflowId = planBatch(readBonusFile(csvFile)).batchId;
 
     startWorker();
@@ -529,6 +695,28 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     statusOutput = status.output().trim();
     log(`status: exit ${statusExitCode}: ${statusOutput.split('\n').slice(0, 2).join(' / ')}`);
     if (statusExitCode !== 0) problems.push(`temporal-mturk status exited with ${statusExitCode}`);
+    afterBatch = await admin.ledger();
+
+    // Over time: only on a batch that finished paying, or there is nothing to come back to.
+    const finished = !timedOut && payExitCode === 0;
+    const paymentIds = payments.map((p) => bonusWorkflowId(p.assignmentId, p.bonusKey));
+    if ((resetCount > 0 || rerunPlanned) && !finished) {
+      problems.push('the over-time phases did not run: the batch did not finish paying');
+    } else if (resetCount > 0 || rerunPlanned) {
+      const connection = await Connection.connect({
+        address: rt.temporalAddress,
+        connectTimeout: 10_000,
+      });
+      try {
+        const temporal = new Client({ connection, namespace: rt.namespace });
+        if (resetCount > 0) {
+          resets = await resetPhase(temporal, sample(paymentIds, resetCount, resetRng.next));
+        }
+        if (rerunPlanned) rerun = await rerunPhase(temporal, [workflowId, ...paymentIds]);
+      } finally {
+        await connection.close();
+      }
+    }
 
     // Let the worker finish anything in flight, so a late duplicate would show in the ledger.
     shuttingDown = true;
@@ -594,6 +782,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     faults: finalLedger?.faults ?? { serviceFault: 0, throttle: 0, dropAfterCommit: 0 },
     faultMix: mix,
     requests: finalLedger?.requests ?? {},
+    listingLagMs,
+    callsPerPayment: afterBatch ? callsPerPayment(afterBatch, opts.count) : null,
+    resets,
+    rerun,
     chaos: { ...stats, events },
     batch: {
       workflowId,
@@ -648,6 +840,41 @@ function reportCheck(file: string, comparison: LedgerComparison): CampaignSummar
       plain(summary.paidNow) === comparison.totals.paidBonus &&
       plain(summary.feesNow) === comparison.totals.paidFees,
   };
+}
+
+/** The rerun's report summary, or null when it wrote none. */
+function rerunReportOf(file: string): RerunPhaseResult['report'] {
+  try {
+    const s = (JSON.parse(readFileSync(file, 'utf8')) as { summary: RerunPhaseResult['report'] })
+      .summary!;
+    return {
+      payments: s.payments,
+      paid: s.paid,
+      alreadyPaid: s.alreadyPaid,
+      alreadyPaidByListing: s.alreadyPaidByListing,
+      alreadyPaidByToken: s.alreadyPaidByToken,
+      alreadyPaidByWorkflow: s.alreadyPaidByWorkflow,
+      failed: s.failed,
+      conflicts: s.conflicts,
+      unconfirmed: s.unconfirmed,
+      paidNow: s.paidNow,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Requests by operation ÷ payments (operations never called left out), to 3 decimals. */
+function callsPerPayment(ledger: Ledger, payments: number): CampaignSummary['callsPerPayment'] {
+  const round = (n: number) => Math.round((n / payments) * 1000) / 1000;
+  const byOperation: Record<string, number> = {};
+  let total = 0;
+  for (const [op, n] of Object.entries(ledger.requests)) {
+    if (n === 0) continue;
+    byOperation[op] = round(n);
+    total += n;
+  }
+  return { total: round(total), byOperation };
 }
 
 async function batchResultOf(

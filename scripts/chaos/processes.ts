@@ -172,6 +172,10 @@ export class EmulatorAdmin {
   ledger(): Promise<Ledger> {
     return this.call('GET', 'ledger');
   }
+  /** Moves the emulator's MTurk clock forward (token memory, listing lag and auto-approval). */
+  advanceClock(advanceMs: number): Promise<{ now: string; nowMs: number }> {
+    return this.call('POST', 'clock', { advanceMs });
+  }
 
   /** Waits until the emulator answers, or throws after `timeoutMs`. */
   async waitUntilUp(timeoutMs = 30_000, alive?: () => boolean): Promise<void> {

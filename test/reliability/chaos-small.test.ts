@@ -2,9 +2,15 @@
  * The chaos campaign in small (`npm run chaos` is the full one): 200 bonuses through
  * `temporal-mturk pay` and the payBatch workflow while the emulator drops 10 % of SendBonus and
  * ApproveAssignment responses after committing them, answers 5 % with ServiceFault and 5 % with
- * throttling, and delays every call 20-200 ms; the worker process is SIGKILLed once and the
- * Temporal dev server is stopped and restarted once on its database. Then the emulator's ledger
+ * throttling, and delays every call 20-200 ms, and its listing shows a bonus only 5 s after
+ * the grant (so a lost SendBonus answer meets a listing without it); the worker process is
+ * SIGKILLed once and the Temporal dev server is stopped and restarted once on its database.
+ * Then the emulator's clock moves 25 h on (past MTurk's token memory) and 5 payment workflows
+ * are reset to their first workflow task: each must end already-paid. The emulator's ledger
  * must match the input cent by cent: nobody paid twice, nobody missed.
+ *
+ * The rerun after deleting the workflows is left to `npm run chaos` (and, small, to
+ * test/cli/over-time.test.ts): the dev server takes ~30 s to delete.
  *
  * It cannot use the run's shared dev server (it restarts its own), so the campaign starts one
  * with startDevServer({ dbFilename }) in a temp dir.
@@ -24,7 +30,10 @@ describe('chaos, small', () => {
       devServerRestarts: 1,
       emulatorRestarts: 0,
       clientKills: 0,
-      timeoutMs: 140_000,
+      listingLagMs: 5000,
+      resets: 5,
+      rerun: false,
+      timeoutMs: 200_000,
       log: (line) => lines.push(line),
     });
     const context = `seed ${SEED}\n${lines.join('\n')}\n${JSON.stringify(summary, null, 2)}`;
@@ -52,5 +61,18 @@ describe('chaos, small', () => {
     expect(summary.batch.counts?.failed).toBe(0);
     expect((summary.batch.counts?.paid ?? 0) + (summary.batch.counts?.alreadyPaid ?? 0)).toBe(200);
     expect(summary.cli).toMatchObject({ payExitCode: 0, statusExitCode: 0 });
-  }, 170_000);
+    // 25 h later, past the token memory, a reset pays nothing again: the ledger says paid.
+    expect(summary.resets, context).toMatchObject({
+      planned: 5,
+      done: 5,
+      alreadyPaid: 5,
+      foundBy: { listing: 5 },
+      sendBonusCalls: 0,
+      newBonuses: 0,
+    });
+    expect(summary.rerun).toBeNull();
+    expect(summary.callsPerPayment?.byOperation.ListBonusPayments, context).toBeGreaterThanOrEqual(
+      1,
+    );
+  }, 240_000);
 });
