@@ -2,32 +2,15 @@
  * `pay --notify` (one NotifyWorkers message per payment this run made, never failing it) and
  * `pay --check-ledger` / `--dry-run` (what MTurk already lists, before anything is confirmed).
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { payBonusAndWait } from '../../src/client';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { startTestWorker, type TestWorker } from '../harness/mturk';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { useWorkerTestBed } from '../harness/mturk';
 import { readReport, runCli, writeCsv, type CsvRow } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let worker: TestWorker;
-const taskQueue = uniqueTaskQueue('cli-notify');
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await emu?.stop();
-  await env?.teardown();
-});
+const bed = useWorkerTestBed('cli-notify');
 beforeEach(() => {
-  emu.reset();
-  emu.setFaults({});
+  bed.emu.reset();
+  bed.emu.setFaults({});
 });
 
 let seeded = 0;
@@ -35,7 +18,7 @@ function seedRows(count: number): CsvRow[] {
   const assignments = Array.from({ length: count }, () => ({
     workerId: `ANOTIFY${String(seeded++).padStart(5, '0')}`,
   }));
-  const { hits } = emu.seed({ balance: '500.00', hits: [{ assignments }] });
+  const { hits } = bed.emu.seed({ balance: '500.00', hits: [{ assignments }] });
   return hits[0]!.assignments.map((a, i) => ({
     assignmentId: a.assignmentId,
     workerId: a.workerId,
@@ -45,17 +28,17 @@ function seedRows(count: number): CsvRow[] {
 }
 
 const pay = (file: string, ...extra: string[]) =>
-  runCli(['pay', file, '--endpoint', emu.url, '--task-queue', taskQueue, ...extra]);
+  runCli(['pay', file, '--endpoint', bed.emu.url, '--task-queue', bed.taskQueue, ...extra]);
 
 describe('pay --notify', () => {
   it('sends one message per payment, naming amount and reason, even when SendBonus answers are lost; a rerun sends none', async () => {
-    emu.setFaults({ seed: 3, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
+    bed.emu.setFaults({ seed: 3, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
     const rows = seedRows(6);
     const file = writeCsv(rows);
     const run = await pay(file, '--yes', '--notify', 'Your bonus');
     expect(run.code).toBe(0);
-    expect(emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
-    const notes = emu.ledger().notifications;
+    expect(bed.emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
+    const notes = bed.emu.ledger().notifications;
     expect(notes.flatMap((n) => n.workerIds).sort()).toEqual(rows.map((r) => r.workerId).sort());
     for (const row of rows) {
       const note = notes.find((n) => n.workerIds.includes(row.workerId))!;
@@ -68,17 +51,17 @@ describe('pay --notify', () => {
 
     const again = await pay(file, '--yes', '--notify', 'Your bonus');
     expect(again.code).toBe(0);
-    expect(emu.ledger().notifications).toHaveLength(rows.length);
+    expect(bed.emu.ledger().notifications).toHaveLength(rows.length);
   });
 
   it('a failing NotifyWorkers never fails or repeats the payment: reported per row', async () => {
-    emu.setFaults({ operations: { NotifyWorkers: { serviceFaultRate: 1 } } });
+    bed.emu.setFaults({ operations: { NotifyWorkers: { serviceFaultRate: 1 } } });
     const rows = seedRows(2);
     const file = writeCsv(rows);
     const run = await pay(file, '--yes', '--notify', 'Your bonus', '--notify-message', 'Thanks!');
     expect(run.code).toBe(0);
-    expect(emu.ledger().bonuses).toHaveLength(2);
-    expect(emu.ledger().requests.NotifyWorkers).toBe(2); // one attempt each: at most once
+    expect(bed.emu.ledger().bonuses).toHaveLength(2);
+    expect(bed.emu.ledger().requests.NotifyWorkers).toBe(2); // one attempt each: at most once
     for (const line of readReport(file)) {
       expect(line.status).toBe('paid');
       expect(line.notification).toMatch(/^failed: /);
@@ -87,11 +70,11 @@ describe('pay --notify', () => {
 
   it('refuses a bad subject with exit 2 before any request', async () => {
     const rows = seedRows(1);
-    const before = { ...emu.ledger().requests };
+    const before = { ...bed.emu.ledger().requests };
     const run = await pay(writeCsv(rows), '--yes', '--notify', 'x'.repeat(201));
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--notify: subject must be at most 200 characters/);
-    expect(emu.ledger().requests).toEqual(before);
+    expect(bed.emu.ledger().requests).toEqual(before);
   });
 });
 
@@ -101,19 +84,19 @@ describe('pay --check-ledger and --dry-run', () => {
     // Paid before, one by one (no batch for this file exists).
     for (const r of rows.slice(0, 3)) {
       await payBonusAndWait(
-        env.client,
+        bed.env.client,
         {
           assignmentId: r.assignmentId,
           workerId: r.workerId,
           bonusAmount: r.amount,
           reason: r.reason,
         },
-        { taskQueue },
+        { taskQueue: bed.taskQueue },
       );
     }
     const changed = { ...rows[1]!, reason: 'Another reason' };
     const file = writeCsv([rows[0]!, changed, rows[2]!, rows[3]!]);
-    const sends = emu.ledger().requests.SendBonus;
+    const sends = bed.emu.ledger().requests.SendBonus;
 
     const dry = await pay(file, '--dry-run');
     expect(dry.code).toBe(0);
@@ -123,6 +106,6 @@ describe('pay --check-ledger and --dry-run', () => {
     const checked = await pay(file, '--check-ledger');
     expect(checked.code).toBe(4); // not a terminal, no --yes: nothing confirmed
     expect(checked.stdout).toContain('2 of 4 payments already listed as paid');
-    expect(emu.ledger().requests.SendBonus).toBe(sends);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(sends);
   });
 });

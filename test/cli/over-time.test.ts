@@ -5,32 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { startTestWorker, type TestWorker } from '../harness/mturk';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator';
+import { useWorkerTestBed } from '../harness/mturk';
 import { readReport, runCli, writeCsv, type CsvRow } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let worker: TestWorker;
-const taskQueue = uniqueTaskQueue('cli-over-time');
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await emu?.stop();
-  await env?.teardown();
-});
+const bed = useWorkerTestBed('cli-over-time');
 beforeEach(() => {
-  emu.reset();
-  emu.setFaults({});
-  emu.configure({ listingLagMs: 0 });
+  bed.emu.reset();
+  bed.emu.setFaults({});
+  bed.emu.configure({ listingLagMs: 0 });
 });
 
 let seeded = 0;
@@ -38,7 +22,7 @@ function seedRows(count: number): CsvRow[] {
   const assignments = Array.from({ length: count }, () => ({
     workerId: `AOVERTIMECLI${String(seeded++).padStart(4, '0')}`,
   }));
-  const { hits } = emu.seed({ balance: '500.00', hits: [{ assignments }] });
+  const { hits } = bed.emu.seed({ balance: '500.00', hits: [{ assignments }] });
   return hits[0]!.assignments.map((a, i) => ({
     assignmentId: a.assignmentId,
     workerId: a.workerId,
@@ -48,7 +32,16 @@ function seedRows(count: number): CsvRow[] {
 }
 
 const pay = (file: string, ...extra: string[]) =>
-  runCli(['pay', file, '--endpoint', emu.url, '--task-queue', taskQueue, '--yes', ...extra]);
+  runCli([
+    'pay',
+    file,
+    '--endpoint',
+    bed.emu.url,
+    '--task-queue',
+    bed.taskQueue,
+    '--yes',
+    ...extra,
+  ]);
 
 /** The report's summary lines ("# key: value"). */
 function summaryOf(file: string): Record<string, string> {
@@ -61,15 +54,15 @@ function summaryOf(file: string): Record<string, string> {
 /** As namespace retention does: the finished batch and payment workflows are gone. */
 async function deleteWorkflows(ids: string[]): Promise<void> {
   for (const workflowId of ids) {
-    await env.client.workflowService.deleteWorkflowExecution({
-      namespace: env.namespace,
+    await bed.env.client.workflowService.deleteWorkflowExecution({
+      namespace: bed.env.namespace,
       workflowExecution: { workflowId },
     });
   }
   for (const workflowId of ids) {
     for (;;) {
       try {
-        await env.client.workflow.getHandle(workflowId).describe();
+        await bed.env.client.workflow.getHandle(workflowId).describe();
         await new Promise((r) => setTimeout(r, 50));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) break;
@@ -80,7 +73,7 @@ async function deleteWorkflows(ids: string[]): Promise<void> {
 }
 
 const bonusesOf = (rows: CsvRow[]) =>
-  rows.map((r) => emu.ledger().bonuses.filter((b) => b.assignmentId === r.assignmentId).length);
+  rows.map((r) => bed.emu.ledger().bonuses.filter((b) => b.assignmentId === r.assignmentId).length);
 
 describe('pay over time', () => {
   it('after the workflows were deleted: a rerun pays nothing again and reports every row already paid; a changed row is a conflict', async () => {
@@ -92,7 +85,7 @@ describe('pay over time', () => {
     const batchId = summaryOf(file).batchId!;
     // Deleting takes the dev server ~30 s: one deletion serves both reruns.
     await deleteWorkflows([batchId, ...rows.map((r) => `mturk-bonus/${r.assignmentId}`)]);
-    const sendsBefore = emu.ledger().requests.SendBonus;
+    const sendsBefore = bed.emu.ledger().requests.SendBonus;
 
     const again = await pay(file);
     expect(again.code).toBe(0);
@@ -119,21 +112,21 @@ describe('pay over time', () => {
     expect(conflict.stdout).toMatch(/line 6: failed: PaymentConflict: MTurk already lists a bonus/);
     expect(summaryOf(changed)).toMatchObject({ alreadyPaid: '4', failed: '1', conflicts: '1' });
 
-    expect(emu.ledger().requests.SendBonus).toBe(sendsBefore);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(sendsBefore);
     expect(bonusesOf(rows)).toEqual([1, 1, 1, 1, 1]);
   }, 180_000);
 
   it('a listing lagging 60 s with half the answers lost: one payment per row, and the report counts what the ledger holds', async () => {
-    emu.configure({ listingLagMs: 60_000 });
-    emu.setFaults({ seed: 11, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
+    bed.emu.configure({ listingLagMs: 60_000 });
+    bed.emu.setFaults({ seed: 11, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
     const rows = seedRows(12);
     const file = writeCsv(rows);
     const run = await pay(file);
     expect(run.code).toBe(0);
-    expect(emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
+    expect(bed.emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
     expect(bonusesOf(rows)).toEqual(rows.map(() => 1));
     // Every payment was made by this run (the lost answers were its own): "paid" is the ledger's.
-    expect(summaryOf(file)).toMatchObject({ paid: String(emu.ledger().bonuses.length) });
+    expect(summaryOf(file)).toMatchObject({ paid: String(bed.emu.ledger().bonuses.length) });
   }, 240_000);
 
   it('a batch confirmed for one MTurk is refused by a worker on another: exit 1, nothing paid anywhere', async () => {
@@ -148,17 +141,17 @@ describe('pay over time', () => {
         '--endpoint',
         other.url,
         '--task-queue',
-        taskQueue,
+        bed.taskQueue,
         '--yes',
       ]);
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(
         `TargetMismatch: This payment was confirmed for MTurk local at ${other.url}`,
       );
-      expect(run.stdout).toContain(`this worker pays into MTurk local at ${emu.url}`);
+      expect(run.stdout).toContain(`this worker pays into MTurk local at ${bed.emu.url}`);
       expect(summaryOf(file)).toMatchObject({ paid: '0', failed: '3' });
-      expect(emu.ledger().bonuses).toHaveLength(0);
-      expect(emu.ledger().approvals).toHaveLength(0);
+      expect(bed.emu.ledger().bonuses).toHaveLength(0);
+      expect(bed.emu.ledger().approvals).toHaveLength(0);
       expect(other.ledger().bonuses).toHaveLength(0);
     } finally {
       await other.stop();

@@ -2,34 +2,17 @@
  * `pay` on MTurk's own results file, end to end on the real dev server and the emulator; and
  * `pay --dry-run` when Temporal is down.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/devserver/dev-server';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { startTestWorker, type TestWorker } from '../harness/mturk';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { useWorkerTestBed } from '../harness/mturk';
 import { readReport, runCli, writeCsv, writeText } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let worker: TestWorker;
-const taskQueue = uniqueTaskQueue('cli-results');
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await emu?.stop();
-  await env?.teardown();
-});
-beforeEach(() => emu.reset());
+const bed = useWorkerTestBed('cli-results');
+beforeEach(() => bed.emu.reset());
 
 /** A results file as MTurk's requester site exports it, plus the requester's bonus column. */
 function resultsFile(bonuses: string[]) {
-  const { hits } = emu.seed({
+  const { hits } = bed.emu.seed({
     balance: '50.00',
     hits: [
       {
@@ -63,9 +46,9 @@ describe("pay with MTurk's results file", () => {
       '--reason',
       'Thanks for the careful transcription',
       '--endpoint',
-      emu.url,
+      bed.emu.url,
       '--task-queue',
-      taskQueue,
+      bed.taskQueue,
       '--yes',
     ]);
     expect(run.stderr).toBe('');
@@ -78,7 +61,7 @@ describe("pay with MTurk's results file", () => {
       'no bonus     2 rows of the results file with an empty amount cell, skipped',
     );
     expect(run.stdout).toContain('bonuses      $1.65');
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(
       ledger.bonuses.map((b) => [b.assignmentId, b.workerId, b.amount, b.reason]).sort(),
     ).toEqual(
@@ -116,21 +99,21 @@ describe("pay with MTurk's results file", () => {
       '--reason',
       'Thanks',
       '--endpoint',
-      emu.url,
+      bed.emu.url,
       '--task-queue',
-      taskQueue,
+      bed.taskQueue,
       '--yes',
     ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`${path}:3: amount must be US dollars`);
     expect(run.stderr).toContain('nothing was paid');
-    expect(Object.values(emu.ledger().requests).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(Object.values(bed.emu.ledger().requests).reduce((a, b) => a + b, 0)).toBe(0);
   });
 });
 
 describe('pay --dry-run without Temporal', () => {
   it('previews cost, fees and balance, says what it could not check, and exits 0', async () => {
-    const { hits } = emu.seed({
+    const { hits } = bed.emu.seed({
       balance: '20.00',
       hits: [{ assignments: [{ workerId: 'ADRYRUN1' }, { workerId: 'ADRYRUN2' }] }],
     });
@@ -141,7 +124,7 @@ describe('pay --dry-run without Temporal', () => {
       reason: 'Thanks',
     }));
     const closed = `127.0.0.1:${await freePort()}`;
-    const run = await runCli(['pay', writeCsv(rows), '--dry-run', '--endpoint', emu.url], {
+    const run = await runCli(['pay', writeCsv(rows), '--dry-run', '--endpoint', bed.emu.url], {
       TEMPORAL_ADDRESS: closed,
     });
     expect(run.stderr).toBe('');
@@ -153,17 +136,17 @@ describe('pay --dry-run without Temporal', () => {
     expect(run.stdout).toContain('could not check whether this batch already ran or is running');
     expect(run.stdout).toContain('Dry run: nothing was paid.');
     expect(
-      Object.fromEntries(Object.entries(emu.ledger().requests).filter(([, n]) => n > 0)),
+      Object.fromEntries(Object.entries(bed.emu.ledger().requests).filter(([, n]) => n > 0)),
     ).toEqual({
       GetAccountBalance: 1,
       // The dry run's look at the ledger (reads only), one per assignment.
       ListBonusPayments: expect.any(Number),
     });
-    expect(emu.ledger().bonuses).toHaveLength(0);
+    expect(bed.emu.ledger().bonuses).toHaveLength(0);
   });
 
   it('still fails a real run when Temporal is down (exit 5), paying nothing', async () => {
-    const { hits } = emu.seed({
+    const { hits } = bed.emu.seed({
       balance: '20.00',
       hits: [{ assignments: [{ workerId: 'ADRYRUN3' }] }],
     });
@@ -177,12 +160,12 @@ describe('pay --dry-run without Temporal', () => {
         ]),
         '--yes',
         '--endpoint',
-        emu.url,
+        bed.emu.url,
       ],
       { TEMPORAL_ADDRESS: closed },
     );
     expect(run.code).toBe(5);
     expect(run.stderr).toContain('cannot reach Temporal');
-    expect(emu.ledger().bonuses).toEqual([]);
+    expect(bed.emu.ledger().bonuses).toEqual([]);
   });
 });

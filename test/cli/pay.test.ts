@@ -1,10 +1,7 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { payBonusAndWait } from '../../src/client';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { mturkFeeCents, parseDollarsToCents } from '../../src/money';
-import { startTestWorker, type TestWorker } from '../harness/mturk';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { useWorkerTestBed } from '../harness/mturk';
 import {
   collect,
   readReport,
@@ -16,24 +13,9 @@ import {
   type CsvRow,
 } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let worker: TestWorker;
-const taskQueue = uniqueTaskQueue('cli');
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-  // The worker the command's batch runs on, in the test process, with both activity sets.
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await emu?.stop();
-  await env?.teardown();
-});
+const bed = useWorkerTestBed('cli');
 beforeEach(() => {
-  emu.reset();
+  bed.emu.reset();
 });
 
 const AMOUNTS = ['0.05', '1.00', '10.10', '2.50', '0.01', '7.77', '3.00', '0.99', '4.20', '5.55'];
@@ -43,7 +25,7 @@ function seedRows(count: number, balance = '500.00'): CsvRow[] {
   const assignments = Array.from({ length: count }, (_, i) => ({
     workerId: `ACLIWORKER${String(i).padStart(4, '0')}`,
   }));
-  const { hits } = emu.seed({ balance, hits: [{ assignments }] });
+  const { hits } = bed.emu.seed({ balance, hits: [{ assignments }] });
   return hits[0]!.assignments.map((a, i) => ({
     assignmentId: a.assignmentId,
     workerId: a.workerId,
@@ -53,20 +35,20 @@ function seedRows(count: number, balance = '500.00'): CsvRow[] {
 }
 
 function cliArgs(command: string, file: string, ...extra: string[]): string[] {
-  return [command, file, '--endpoint', emu.url, '--task-queue', taskQueue, ...extra];
+  return [command, file, '--endpoint', bed.emu.url, '--task-queue', bed.taskQueue, ...extra];
 }
 
 function totalRequests(): number {
-  return Object.values(emu.ledger().requests).reduce((a, b) => a + b, 0);
+  return Object.values(bed.emu.ledger().requests).reduce((a, b) => a + b, 0);
 }
 
 /** MTurk requests received, per operation, leaving out the operations never called. */
 function requestsMade(): Record<string, number> {
-  return Object.fromEntries(Object.entries(emu.ledger().requests).filter(([, n]) => n > 0));
+  return Object.fromEntries(Object.entries(bed.emu.ledger().requests).filter(([, n]) => n > 0));
 }
 
 function writes() {
-  const ledger = emu.ledger();
+  const ledger = bed.emu.ledger();
   return {
     approvals: ledger.approvals.length,
     bonuses: ledger.bonuses.length,
@@ -92,10 +74,10 @@ describe('temporal-mturk pay', () => {
     expect(run.stdout).toContain('bonuses      $21.43'); // 0.05 + 1.00 + 10.10 + 2.50 + 0.01 + 7.77
     expect(run.stdout).toContain('MTurk fees   $4.29');
     expect(run.stdout).toContain('total        $25.72');
-    expect(run.stdout).toContain(`MTurk        local at ${emu.url}`);
+    expect(run.stdout).toContain(`MTurk        local at ${bed.emu.url}`);
     expect(run.stdout).toContain('balance      $500.00 available: enough');
 
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(ledger.approvals).toHaveLength(6);
     expect(ledger.bonuses).toHaveLength(6);
     expect(Math.round(Number(ledger.balance) * 100)).toBe(50_000 - costCents(rows));
@@ -160,7 +142,7 @@ describe('temporal-mturk pay', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`skipped: ${file}:3: amount`);
     expect(
-      emu
+      bed.emu
         .ledger()
         .bonuses.map((b) => b.assignmentId)
         .sort(),
@@ -218,13 +200,13 @@ describe('temporal-mturk pay', () => {
     const rows = seedRows(4);
     const file = writeCsv(rows);
     expect((await runCli(cliArgs('pay', file, '--yes'))).code).toBe(0);
-    const before = emu.ledger();
+    const before = bed.emu.ledger();
 
     const again = await runCli(cliArgs('pay', file, '--yes'));
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already finished');
     expect(again.stdout).toMatch(/paid 0, already paid 4/);
-    const after = emu.ledger();
+    const after = bed.emu.ledger();
     expect(after.requests).toEqual(before.requests);
     expect(after.bonuses).toHaveLength(4);
     const report = readReport(file);
@@ -242,14 +224,14 @@ describe('temporal-mturk pay', () => {
   it('survives the command being killed mid-batch: status shows it, a rerun finishes it, nothing twice', async () => {
     const rows = seedRows(10);
     const file = writeCsv(rows);
-    emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 300 } } });
+    bed.emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 300 } } });
     const child = spawnCli(cliArgs('pay', file, '--yes', '--concurrency', '2'));
     child.stdin?.end();
     const { exited } = collect(child);
-    await waitFor(() => emu.ledger().bonuses.length > 0);
+    await waitFor(() => bed.emu.ledger().bonuses.length > 0);
     child.kill('SIGKILL');
     await exited;
-    expect(emu.ledger().bonuses.length).toBeLessThan(10);
+    expect(bed.emu.ledger().bonuses.length).toBeLessThan(10);
 
     const status = await runCli(cliArgs('status', file));
     expect(status.stdout).toMatch(/batch mturk-batch\/[0-9a-f]{32}: (running|completed)/);
@@ -257,7 +239,7 @@ describe('temporal-mturk pay', () => {
 
     const rerun = await runCli(cliArgs('pay', file, '--yes'));
     expect(rerun.code).toBe(0);
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(ledger.bonuses).toHaveLength(10);
     expect(new Set(ledger.bonuses.map((b) => b.assignmentId)).size).toBe(10);
     expect(ledger.approvals).toHaveLength(10);
@@ -274,14 +256,14 @@ describe('temporal-mturk pay', () => {
     // exactly the two rows still to pay, not the whole file again.
     const rows = seedRows(3, '13.38');
     const earlier = await payBonusAndWait(
-      env.client,
+      bed.env.client,
       {
         assignmentId: rows[1]!.assignmentId,
         workerId: rows[1]!.workerId,
         bonusAmount: rows[1]!.amount,
         reason: rows[1]!.reason,
       },
-      { taskQueue },
+      { taskQueue: bed.taskQueue },
     );
     const file = writeCsv(rows);
     const run = await runCli(cliArgs('pay', file, '--yes'));
@@ -293,7 +275,7 @@ describe('temporal-mturk pay', () => {
     const report = readReport(file);
     expect(report.map((r) => r.status)).toEqual(['paid', 'already-paid', 'paid']);
     expect(report[1]!.requestId).toBe(earlier.bonus.requestId);
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(ledger.bonuses).toHaveLength(3);
     expect(ledger.bonuses.filter((b) => b.assignmentId === rows[1]!.assignmentId)).toHaveLength(1);
     expect(ledger.balance).toBe('0.00');
@@ -309,7 +291,7 @@ describe('temporal-mturk pay', () => {
     const reportPath = `${file}.json`;
     const run = await runCli(cliArgs('pay', file, '--yes', '--report', reportPath));
     expect(run.code).toBe(0);
-    const bonuses = emu.ledger().bonuses;
+    const bonuses = bed.emu.ledger().bonuses;
     expect(bonuses.find((b) => b.assignmentId === rows[0]!.assignmentId)).toMatchObject({
       amount: '1.50',
       reason: 'Thanks, "great" job\nsee you',

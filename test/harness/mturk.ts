@@ -8,6 +8,9 @@ import {
 } from '@temporalio/worker';
 import { createMTurkWorker, type MTurkWorkerOptions } from '../../src/worker';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { connectToDevServer, uniqueTaskQueue } from './temporal';
 
 /** The real AWS SDK client, pointed at the emulator; Temporal owns retries, so one attempt. */
 export function emulatorClient(url: string): MTurkClient {
@@ -61,4 +64,31 @@ export async function startTestWorker(
       await running;
     },
   };
+}
+
+export interface WorkerTestBed {
+  env: TestWorkflowEnvironment;
+  emu: RunningEmulator;
+  worker: TestWorker;
+  taskQueue: string;
+}
+
+/**
+ * The usual setup of a test file: the shared dev server, an emulator on a random port and the
+ * product's worker on a task queue of the file's own, started before its tests and stopped after.
+ * Read the fields inside tests and hooks (they are set by beforeAll).
+ */
+export function useWorkerTestBed(prefix: string): WorkerTestBed {
+  const bed = { taskQueue: uniqueTaskQueue(prefix) } as WorkerTestBed;
+  beforeAll(async () => {
+    bed.env = await connectToDevServer();
+    bed.emu = await startEmulator({ port: 0 });
+    bed.worker = await startTestWorker(bed.env, bed.emu.url, bed.taskQueue);
+  });
+  afterAll(async () => {
+    await bed.worker?.stop();
+    await bed.emu?.stop();
+    await bed.env?.teardown();
+  });
+  return bed;
 }
