@@ -6,6 +6,12 @@
  * MTurkClient, so per worker process. Workers sharing an account converge because each backs
  * off on its own throttles.
  *
+ * Several workers sharing one account (issue 12): each sees only its own throttles, and three
+ * clients re-probing the limit in lockstep every few seconds threw 12-15 % of all calls against
+ * it. So, past the CUBIC recovery: a plateau just below the rate MTurk accepted, a climb scaled
+ * to the worker's own rate (its share), and, once a throttle confirms the rate of the one before,
+ * a randomized hold at that plateau before probing above it again (see onThrottle).
+ *
  * A throttled call did nothing, so it is retried here, inside the same activity attempt (paced
  * by the limiter, bounded in count and time): throttling neither becomes a Temporal retry nor
  * makes the next attempt look the payment up. No other failure is retried here: a timeout, a
@@ -14,12 +20,40 @@
  */
 
 /**
- * The AWS SDKs' adaptive mode (smithy DefaultRateLimiter) uses BETA 0.7 and SCALE_CONSTANT 0.4.
- * A gentler cut and a slower climb here: MTurk's limits are low (a few calls/s), where the
- * SDK's curve comes back over the limit every 2-3 s, and each return costs a throttled call.
+ * The AWS SDKs' adaptive mode (smithy DefaultRateLimiter) uses BETA 0.7 and SCALE_CONSTANT 0.4
+ * (calls/s per s³, whatever the rate). A gentler cut and a slower climb here: MTurk's limits are
+ * low (a few calls/s), where the SDK's curve comes back over the limit every 2-3 s, and each
+ * return costs a throttled call.
  */
 const BETA = 0.8;
-const SCALE_CONSTANT = 0.1;
+/**
+ * The climb, relative to the rate MTurk accepted (its share, with several workers): the curve
+ * rises by SCALE × rate × t³. A constant in calls/s per s³ would make a worker with a third of
+ * the limit climb three times as fast, relatively, and come back over it three times as often.
+ * 0.002: back to the plateau ~4.5 s after a cut, +10 % about 4 s past it, doubled in 8 s.
+ */
+const SCALE = 0.002;
+/** The plateau, as a fraction of the rate MTurk accepted: a little below, so that MTurk's own
+ *  bucket refills while the workers sit there instead of hovering at empty. */
+const PLATEAU = 0.95;
+/**
+ * A throttle whose accepted rate is within this fraction of the previous throttle's confirms
+ * where the limit is: the limiter then holds at the plateau for HOLD_MIN_S..HOLD_MAX_S
+ * (uniformly random, so workers sharing the account do not re-probe in lockstep) before probing
+ * above it. An unconfirmed rate (the first throttle, or the share changed) is probed at once.
+ */
+const CONFIRM_TOLERANCE = 0.2;
+const HOLD_MIN_S = 5;
+const HOLD_MAX_S = 20;
+/** A hold ends early when the calls waiting here grew to this multiple of those waiting at the
+ *  throttle (at least HOLD_BACKLOG_MIN of them): see backlogGrew. */
+const HOLD_BACKLOG_GROWTH = 1.3;
+const HOLD_BACKLOG_MIN = 4;
+/** A throttle of a call sent within this long after a cut belongs to the same episode: MTurk's
+ *  bucket is still empty then, and cutting again for it would collapse the rate. */
+const EPISODE_S = 1;
+/** Slow start: the rate grows to this multiple of the measured send rate on each answer. */
+const SLOW_START_GROWTH = 1.5;
 const SMOOTH = 0.8;
 const MIN_FILL_RATE = 0.5;
 const MIN_CAPACITY = 1;
@@ -59,6 +93,8 @@ export interface RateLimiterOptions {
   maxRate?: number;
   /** Monotonic clock, ms. */
   now?: () => number;
+  /** Uniform in [0, 1): the hold's length. For tests. */
+  random?: () => number;
 }
 
 /** Checks a calls/s ceiling; the message names what was given (a flag, an option). */
@@ -92,12 +128,13 @@ function isServiceAnswer(err: unknown): boolean {
  */
 export class AdaptiveRateLimiter {
   private readonly now: () => number;
+  private readonly random: () => number;
   private maxRate: number | undefined;
   /**
    * Adaptive part. The AWS SDKs leave it off until the first throttle, which lets a worker's
    * first burst (up to its activity slots, all at once) into the limit; here it starts on, at
-   * MIN_FILL_RATE, and doubles about every half second (onAnswer: at most twice the measured
-   * send rate) until the first throttle: a slow start.
+   * MIN_FILL_RATE, and grows about every half second (onAnswer: at most SLOW_START_GROWTH times
+   * the measured send rate) until the first throttle: a slow start.
    */
   private enabled = true;
   /** Until the first throttle. */
@@ -106,9 +143,18 @@ export class AdaptiveRateLimiter {
   private capacity = MIN_CAPACITY;
   private tokens = MIN_CAPACITY;
   private lastRefill: number;
+  /** The plateau of the current curve (calls/s). */
   private lastMaxRate = 0;
   private lastThrottleTime = 0;
   private timeWindow = 0;
+  /** The curve's climb (calls/s per s³): SCALE × the accepted rate of the last throttle. */
+  private scale = 0;
+  /** Seconds the curve stays at its plateau before probing above it. */
+  private hold = 0;
+  /** The accepted rate at the last throttle, the one the next confirms or not. */
+  private lastThrottleRate = 0;
+  /** Calls waiting in this limiter when it was last throttled. */
+  private backlogAtThrottle = 0;
   private measuredTxRate = 0;
   private lastTxRateBucket: number;
   private requestCount = 0;
@@ -121,6 +167,7 @@ export class AdaptiveRateLimiter {
 
   constructor(options: RateLimiterOptions = {}) {
     this.now = options.now ?? (() => performance.now());
+    this.random = options.random ?? Math.random;
     if (options.maxRate !== undefined) {
       this.maxRate = checkRateLimit(options.maxRate, 'maxRate');
       this.capacity = Math.max(this.maxRate, MIN_CAPACITY);
@@ -241,17 +288,32 @@ export class AdaptiveRateLimiter {
 
   /**
    * MTurk throttled a call sent at `sentAt`. Multiplicative decrease, once per throttling
-   * episode: a throttle of a call sent before the last decrease is old news (it was sent at the
-   * old rate), and cutting again for it would collapse the rate (as TCP cuts once per window).
+   * episode: a throttle of a call sent before the last decrease, or within EPISODE_S after it,
+   * is old news (it was sent at the old rate, or into MTurk's still empty bucket), and cutting
+   * again for it would collapse the rate (as TCP cuts once per window).
+   *
+   * The new curve: a cut to BETA × the plateau, a climb back to the plateau (PLATEAU × the rate
+   * MTurk accepted), a hold there when this throttle confirms the last one's rate, then a probe
+   * above it. The climb and the probe are scaled to the accepted rate (SCALE).
    */
   onThrottle(sentAt: number): void {
     this.counts.throttled++;
     const t = this.now() / 1000;
-    if (this.enabled && sentAt / 1000 < this.lastThrottleTime) return;
+    if (this.enabled && sentAt / 1000 < this.lastThrottleTime + EPISODE_S) return;
+    // The rate MTurk accepted over the last few seconds, not the instantaneous send rate: that
+    // one is measured over half-second buckets, and at a few calls/s a bucket holds one or two
+    // calls, so its low outliers would set a worker's plateau far below its share.
     const sent = this.enabled ? Math.min(this.sendRate(), this.fillRate) : this.sendRate();
-    const rateToUse = Math.max(Math.min(this.acceptedRate() ?? sent, sent), MIN_FILL_RATE);
-    this.lastMaxRate = rateToUse;
-    this.timeWindow = Math.cbrt((this.lastMaxRate * (1 - BETA)) / SCALE_CONSTANT);
+    const accepted = Math.max(this.acceptedRate() ?? sent, MIN_FILL_RATE);
+    const confirmed =
+      this.lastThrottleRate > 0 &&
+      Math.abs(accepted - this.lastThrottleRate) <= CONFIRM_TOLERANCE * this.lastThrottleRate;
+    this.lastThrottleRate = accepted;
+    this.lastMaxRate = accepted * PLATEAU;
+    this.scale = SCALE * accepted;
+    this.timeWindow = Math.cbrt((this.lastMaxRate * (1 - BETA)) / this.scale);
+    this.hold = confirmed ? HOLD_MIN_S + (HOLD_MAX_S - HOLD_MIN_S) * this.random() : 0;
+    this.backlogAtThrottle = this.waiters.length;
     this.lastThrottleTime = t;
     this.enabled = true;
     this.slowStart = false;
@@ -259,21 +321,38 @@ export class AdaptiveRateLimiter {
     // The calls queued behind it wait their turn at the new rate, not in a burst of what was
     // left in the bucket: MTurk's own bucket is empty right now.
     this.tokens = 0;
-    this.setRate(rateToUse * BETA);
+    this.setRate(this.lastMaxRate * BETA);
   }
 
-  /** MTurk answered a call (not a throttle): creep back up along the CUBIC curve. */
+  /** MTurk answered a call (not a throttle): climb back along the curve (see onThrottle). */
   onAnswer(): void {
     const at = this.now();
     this.firstAnswerAt ??= at;
     this.answers.push(at);
     if (!this.enabled) return;
-    if (this.slowStart) return this.setRate(2 * this.sendRate());
+    if (this.slowStart) return this.setRate(SLOW_START_GROWTH * this.sendRate());
     const t = this.now() / 1000;
-    const cubic =
-      SCALE_CONSTANT * (t - this.lastThrottleTime - this.timeWindow) ** 3 + this.lastMaxRate;
+    // Seconds from the plateau: negative while climbing back to it, zero during the hold.
+    let x = t - this.lastThrottleTime - this.timeWindow;
+    if (x > 0 && x < this.hold && this.backlogGrew()) this.hold = x;
+    if (x > 0) x = Math.max(0, x - this.hold);
+    const cubic = this.scale * x ** 3 + this.lastMaxRate;
     // Never far above what is actually sent: an idle worker must not bank a high rate.
     this.setRate(Math.min(cubic, 2 * this.sendRate()));
+  }
+
+  /**
+   * Workers share one task queue, and a payment's activities stay on the worker that started
+   * it: a worker holding below its share collects the backlog while the others run dry, and
+   * the account's limit goes unused. So a backlog grown by a third (HOLD_BACKLOG_GROWTH) since
+   * the throttle ends the hold. MTurk's silence is the rest of the evidence: any throttle would
+   * have started a new curve.
+   */
+  private backlogGrew(): boolean {
+    return (
+      this.waiters.length >=
+      HOLD_BACKLOG_GROWTH * Math.max(this.backlogAtThrottle, HOLD_BACKLOG_MIN)
+    );
   }
 
   countRetry(): void {
