@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: the reliability campaign. Pays `--count` bonuses (default 1,000) through the
  * payBatch workflow while the MTurk emulator injects faults (10 % commit-then-drop, 5 %
- * ServiceFault, 5 % throttling, 20-200 ms latency on SendBonus and ApproveAssignment), the
+ * ServiceFault, 20-200 ms latency on SendBonus and ApproveAssignment, an account rate limit of
+ * 20 requests/s answered with MTurk's throttling error), the
  * worker process is SIGKILLed and restarted, the Temporal dev server and the emulator are
  * stopped and restarted on their state, and the paying client is killed and run again, while
  * MTurk's listing lags 5 s behind its ledger. Then, over time: the emulator's clock moves 25 h
@@ -21,7 +22,11 @@
  *   npm run chaos -- [--count 1000] [--seed N] [--worker-kills 3] [--concurrency 50]
  *                    [--timeout-minutes 20] [--out DIR] [--keep] [--no-faults]
  *                    [--client pay|cli] [--worker-entry worker|cli] [--bonus-key-pairs N]
- *                    [--listing-lag-ms 5000] [--resets 20] [--no-rerun]
+ *                    [--listing-lag-ms 5000] [--mturk-rate-limit 20] [--resets 20] [--no-rerun]
+
+--mturk-rate-limit N: MTurk's throttling, as MTurk does it: an account-wide limit of N
+  requests/s (burst 2N) at the emulator; 0 for none. (Random throttles are not injected: the
+  worker's adaptive pacing slows down on every throttle, as it should for a real limit.)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -69,7 +74,8 @@ function printSummary(s: CampaignSummary, file: string): void {
     `  payments: expected ${p.expected}, made ${p.made}, duplicated ${p.duplicated}, missing ${p.missing}, wrong ${p.wrong}, unexpected ${p.unexpected}`,
     `  bonuses:  expected ${s.totals.expectedBonus}, paid ${s.totals.paidBonus}; fees expected ${s.totals.expectedFees}, paid ${s.totals.paidFees}`,
     `  balance:  ${s.totals.balanceBefore} -> ${s.totals.balanceAfter} (${s.totals.balanceConsistent ? 'consistent' : 'INCONSISTENT'})`,
-    `  faults:   ${s.faults.dropAfterCommit} commit-then-drop, ${s.faults.serviceFault} ServiceFault, ${s.faults.throttle} throttled`,
+    `  faults:   ${s.faults.dropAfterCommit} commit-then-drop, ${s.faults.serviceFault} ServiceFault, ${s.faults.throttle} throttled at random, ` +
+      `${Object.values(s.rateLimited).reduce((a, b) => a + b, 0)} throttled by the ${s.mturkRateLimit} req/s account limit`,
     `  chaos:    ${s.chaos.workerKills} worker kills (${s.chaos.workerRestarts} restarts, ${s.chaos.unexpectedWorkerExits} unexpected exits), ` +
       `${s.chaos.devServerRestarts} dev-server restarts, ${s.chaos.emulatorRestarts} emulator restarts, ` +
       `${s.chaos.clientKills} client kills (${s.chaos.clientRuns} client runs)`,
@@ -142,6 +148,7 @@ async function main(): Promise<number> {
         'bonus-key-pairs': { type: 'string' },
         'worker-entry': { type: 'string' },
         'listing-lag-ms': { type: 'string' },
+        'mturk-rate-limit': { type: 'string' },
         resets: { type: 'string' },
         'no-rerun': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -169,6 +176,7 @@ async function main(): Promise<number> {
       timeoutMs: intOption('timeout-minutes', values['timeout-minutes'], 20, 1) * 60_000,
       bonusKeyPairs: intOption('bonus-key-pairs', values['bonus-key-pairs'], 0, 0),
       listingLagMs: intOption('listing-lag-ms', values['listing-lag-ms'], 5000, 0),
+      mturkRateLimit: intOption('mturk-rate-limit', values['mturk-rate-limit'], 20, 0),
       resets: intOption('resets', values.resets, 20, 0),
     };
   } catch (err) {

@@ -94,6 +94,13 @@ export interface CampaignOptions {
    */
   listingLagMs?: number;
   /**
+   * MTurk's throttling, as MTurk does it: an account-wide limit of this many requests/s (burst
+   * twice that) at the emulator, answered `ThrottlingException: Rate exceeded`. Default 20; 0
+   * for none. Throttles come from this limit, not from random faults: a throttle at any rate is
+   * not what MTurk does, and the worker's adaptive limiter (rightly) slows down on every one.
+   */
+  mturkRateLimit?: number;
+  /**
    * Payment workflows reset to their first workflow task after the batch, with the emulator's
    * clock moved 25 h on (past MTurk's 24 h token memory). Default 20; 0 skips the phase.
    */
@@ -116,7 +123,8 @@ export interface FaultMix {
 export const DEFAULT_FAULT_MIX: FaultMix = {
   dropAfterCommitRate: 0.1,
   serviceFaultRate: 0.05,
-  throttleRate: 0.05,
+  // Throttling comes from the emulator's rate limit (mturkRateLimit), as on MTurk.
+  throttleRate: 0,
   latencyMs: [20, 200],
 };
 
@@ -151,6 +159,10 @@ export interface CampaignSummary {
   requests: Record<string, number>;
   /** The emulator's listing lag (ms of its clock; 0 = none). */
   listingLagMs: number;
+  /** The emulator's account rate limit (requests/s; 0 = none). */
+  mturkRateLimit: number;
+  /** Requests the rate limit refused (ThrottlingException), by operation. */
+  rateLimited: Record<string, number>;
   /**
    * MTurk requests per payment made by the batch (its faulted and retried ones included),
    * before the resets and the rerun: requests by operation ÷ payments. Null without a ledger.
@@ -266,6 +278,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
   const concurrency = opts.concurrency ?? 50;
   const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
   const listingLagMs = opts.listingLagMs ?? 5000;
+  const mturkRateLimit = opts.mturkRateLimit ?? 20;
   const resetCount = Math.min(opts.resets ?? 20, opts.count);
   const rerunPlanned = opts.rerun ?? true;
 
@@ -365,6 +378,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
         rt.statePath,
         '--listing-lag-ms',
         String(listingLagMs),
+        ...(mturkRateLimit > 0
+          ? ['--rate-limit', String(mturkRateLimit), '--burst', String(2 * mturkRateLimit)]
+          : []),
       ],
       { env: childEnv({}), logFile: path.join(logDir, 'emulator.log') },
     );
@@ -783,6 +799,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignSummar
     faultMix: mix,
     requests: finalLedger?.requests ?? {},
     listingLagMs,
+    mturkRateLimit,
+    rateLimited: finalLedger?.rateLimited ?? {},
     callsPerPayment: afterBatch ? callsPerPayment(afterBatch, opts.count) : null,
     resets,
     rerun,
