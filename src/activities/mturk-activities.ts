@@ -46,7 +46,6 @@ import {
   validateSendBonusInput,
   type ValidatedSendBonusInput,
 } from '../validation';
-import { sendOptions } from './send-options';
 
 export interface MTurkActivityDeps {
   /** The process's one MTurkClient (see createMTurkClient). */
@@ -204,7 +203,6 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
           RequesterFeedback: request.requesterFeedback,
           OverrideRejection: overrideRejection ? true : undefined,
         }),
-        sendOptions(),
       );
       const requestId = output.$metadata.requestId;
       logger().info('MTurk assignment approved', {
@@ -243,7 +241,6 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
             MaxResults: BONUS_PAGE_SIZE,
             NextToken: nextToken,
           }),
-          sendOptions(),
         );
       } catch (err) {
         rethrowMTurkError(err, { operation: 'ListBonusPayments', assignmentId });
@@ -347,7 +344,6 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
           Reason: request.reason,
           UniqueRequestToken: token,
         }),
-        sendOptions(),
       );
       const requestId = output.$metadata.requestId;
       logger().info('MTurk bonus paid', {
@@ -435,7 +431,7 @@ export function createMTurkActivities(deps: MTurkActivityDeps) {
   async function getAccountBalance(): Promise<AccountBalance> {
     let output;
     try {
-      output = await client.send(new GetAccountBalanceCommand({}), sendOptions());
+      output = await client.send(new GetAccountBalanceCommand({}));
     } catch (err) {
       rethrowMTurkError(err, { operation: 'GetAccountBalance' });
     }

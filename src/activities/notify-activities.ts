@@ -20,7 +20,6 @@ import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { rethrowMTurkError } from '../mturk-errors';
 import { NOTIFY_MESSAGE_MAX_LENGTH, NOTIFY_SUBJECT_MAX_LENGTH, checkWorkerId } from '../validation';
-import { sendOptions } from './send-options';
 
 /** MTurk's limits for NotifyWorkers (API reference). */
 export const NOTIFY_MAX_WORKERS_PER_CALL = 100;
@@ -163,7 +162,6 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
             MessageText: checked.messageText,
             WorkerIds: group,
           }),
-          sendOptions(),
         );
       } catch (err) {
         heartbeat(progress); // the call count, for the next attempt

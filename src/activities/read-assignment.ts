@@ -2,7 +2,6 @@ import { GetAssignmentCommand, type Assignment, type MTurkClient } from '@aws-sd
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { rethrowMTurkError } from '../mturk-errors';
-import { sendOptions } from './send-options';
 
 /**
  * GetAssignment, classified: what approve and reject read first so that running them again is
@@ -14,10 +13,7 @@ export async function readAssignment(
 ): Promise<Assignment> {
   let output;
   try {
-    output = await client.send(
-      new GetAssignmentCommand({ AssignmentId: assignmentId }),
-      sendOptions(),
-    );
+    output = await client.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
   } catch (err) {
     rethrowMTurkError(err, { operation: 'GetAssignment', assignmentId });
   }

@@ -24,7 +24,6 @@ import type {
 } from '../review-types';
 import { checkAssignmentId, checkHitId, checkRequesterFeedback } from '../validation';
 import { readAssignment } from './read-assignment';
-import { sendOptions } from './send-options';
 
 export interface ReviewActivityDeps {
   /** The process's one MTurkClient (see createMTurkClient). */
@@ -114,7 +113,6 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
           MaxResults: pageSize,
           NextToken: input.nextToken,
         }),
-        sendOptions(),
       );
     } catch (err) {
       rethrowMTurkError(err, { operation: 'ListAssignmentsForHIT' });
@@ -184,7 +182,6 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
     try {
       const output = await client.send(
         new RejectAssignmentCommand({ AssignmentId: assignmentId, RequesterFeedback: feedback }),
-        sendOptions(),
       );
       const requestId = output.$metadata.requestId;
       logger().info('MTurk assignment rejected', { assignmentId, requestId });

@@ -365,30 +365,6 @@ describe('sendBonus', () => {
     expect(requests('SendBonus')).toBe(1);
   });
 
-  it("a call still waiting for MTurk's rate limit when its attempt is cancelled is never sent", async () => {
-    const ids = seedAssignment();
-    // One call every 2 s: the limiter's one token goes to a first call, the next one waits.
-    const paced = createMTurkClient(localMTurkConfig(emulator.url), { maxRate: 0.5 });
-    try {
-      const acts = createMTurkActivities({ client: paced, logger });
-      await asAttempt(1, () => acts.getAccountBalance());
-      const sent = () => requests('ListBonusPayments') + requests('SendBonus');
-      const before = sent();
-      // Temporal aborts the attempt's signal when it is cancelled or times out.
-      const attempt = new MockActivityEnvironment({ attempt: 1 }, { logger: workerLogger });
-      const pending = attempt.run(() => acts.sendBonus(bonusInput(ids)));
-      await new Promise((r) => setTimeout(r, 200));
-      attempt.cancel();
-      await expect(pending).rejects.toThrow();
-      // Past the moment the limiter lets it go: it is dropped, not sent late.
-      await new Promise((r) => setTimeout(r, 2_500));
-      expect(sent()).toBe(before);
-      expect(emulator.ledger().bonuses).toHaveLength(0);
-    } finally {
-      paced.destroy();
-    }
-  });
-
   it('past the 24-hour token memory, the retry look-up prevents a second payment', async () => {
     const ids = seedAssignment();
     const input = bonusInput(ids);
