@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ReportSummary } from '../../src/cli/report';
 import type { ApproveAndBonusResult } from '../../src/types';
 import { sleep } from './processes';
 
@@ -45,18 +46,19 @@ export interface RerunPhaseResult {
   notDeleted: number;
   /** The rerun's exit code and its report's summary (null when it did not run or report). */
   exitCode: number | null;
-  report: {
-    payments: number;
-    paid: number;
-    alreadyPaid: number;
-    alreadyPaidByListing: number;
-    alreadyPaidByToken: number;
-    alreadyPaidByWorkflow: number;
-    failed: number;
-    conflicts: number;
-    unconfirmed: number;
-    paidNow: string;
-  } | null;
+  report: Pick<
+    ReportSummary,
+    | 'payments'
+    | 'paid'
+    | 'alreadyPaid'
+    | 'alreadyPaidByListing'
+    | 'alreadyPaidByToken'
+    | 'alreadyPaidByWorkflow'
+    | 'failed'
+    | 'conflicts'
+    | 'unconfirmed'
+    | 'paidNow'
+  > | null;
   /** SendBonus requests and ledger bonuses added by the rerun (both must be 0). */
   sendBonusCalls: number;
   newBonuses: number;

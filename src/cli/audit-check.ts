@@ -16,6 +16,7 @@
 import { mturkFeeCents } from '../money';
 import type { ListedBonus } from './audit-ledger';
 import { dollars } from './batch-plan';
+import { normaliseText } from '../ledger-match';
 
 /** A bonus the file asks for. */
 export interface AskedBonus {
@@ -85,10 +86,11 @@ export interface AuditResult {
   summary: AuditSummary;
 }
 
-/** NFC, any run of whitespace as one space, trimmed: how MTurk stores a reason is not documented. */
-export function normaliseReason(reason: string): string {
-  return reason.normalize('NFC').replace(/\s+/gu, ' ').trim();
-}
+/**
+ * NFC, any run of whitespace as one space, trimmed: how MTurk stores a reason is not documented.
+ * The payments' own ledger rule (ledger-match.ts), so audit and payment agree on "the same".
+ */
+export const normaliseReason = normaliseText;
 
 function total(amounts: readonly number[]): MoneyTotal {
   return {
