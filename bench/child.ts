@@ -15,7 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { createMTurkActivities } from '../src/activities';
 import { createBatchActivities } from '../src/activities/batch-activities';
-import { createMTurkClient, localMTurkConfig } from '../src/mturk-client';
+import { createMTurkClient, localMTurkConfig } from '../src/mturk/client';
 import { createMTurkWorker } from '../src/worker';
 import type { ChildConfig, ChildMessage, ParentMessage } from './protocol';
 

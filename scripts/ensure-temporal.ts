@@ -1,6 +1,6 @@
 // Prints the path of a working Temporal CLI (building and caching it if needed).
 // Used by people and scripts: `npm run ensure-temporal`.
-import { resolveTemporalCli } from '../src/devserver/temporal-cli';
+import { resolveTemporalCli } from '../tools/devserver/temporal-cli';
 
 resolveTemporalCli({ allowDownload: false })
   .then((cli) => {

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { bonusCostCents, formatCents, parseDollarsToCents } from '../src/money';
+import { bonusCostCents, formatCents, parseDollarsToCents } from '../src/common/money';
 
 const AMOUNTS = ['0.05', '1.00', '10.10', '0.01', '2.50', '0.75', '15.00', '3.33', '0.10', '7.25'];
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

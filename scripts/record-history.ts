@@ -20,12 +20,12 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createMTurkActivities, createReviewActivities } from '../src/activities';
 import { SendBonusCommand } from '@aws-sdk/client-mturk';
 import { bonusWorkflowId, payBonus } from '../src/client';
-import { startDevServer, type DevServer } from '../src/devserver/dev-server';
+import { startDevServer, type DevServer } from '../tools/devserver/dev-server';
 import { startEmulator, type RunningEmulator } from '../src/emulator';
-import { localMTurkConfig, createMTurkClient } from '../src/mturk-client';
+import { localMTurkConfig, createMTurkClient } from '../src/mturk/client';
 import { startReviewHit } from '../src/review-client';
-import type { ReviewAssignment, ReviewDecision } from '../src/review-types';
-import { bonusRequestToken } from '../src/token';
+import type { ReviewAssignment, ReviewDecision } from '../src/common/review-types';
+import { bonusRequestToken } from '../src/common/token';
 import { fundsAddedSignal, payUnderNewTokenSignal, statusQuery } from '../src/workflows';
 
 const TASK_QUEUE = 'record-history';

@@ -27,9 +27,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createMTurkActivities } from '../src/activities';
 import { payBonus } from '../src/client';
-import { startDevServer, type DevServer } from '../src/devserver/dev-server';
+import { startDevServer, type DevServer } from '../tools/devserver/dev-server';
 import { startEmulator } from '../src/emulator';
-import { createMTurkClient, localMTurkConfig } from '../src/mturk-client';
+import { createMTurkClient, localMTurkConfig } from '../src/mturk/client';
 
 const NAME = 'approve-and-bonus-keyed-prepatch-continued-as-new';
 const TASK_QUEUE = 'record-prepatch-history';

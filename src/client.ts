@@ -12,15 +12,18 @@ import {
   MTurkAssignmentId,
   MTurkBonusState,
   MTurkWorkerId,
-} from './search-attributes';
+} from './common/search-attributes';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './errors';
-import { normaliseText } from './ledger-match';
-import { parseDollarsToCents, tryParseDollarsToCents } from './money';
+import { FailureType } from './common/errors';
+import { normaliseText } from './common/ledger-match';
+import { parseDollarsToCents, tryParseDollarsToCents } from './common/money';
 import { DEFAULT_TASK_QUEUE } from './temporal-config';
-import type { ApproveAndBonusInput, MTurkTargetBinding, PaymentStatus } from './types';
-import { validateApproveAndBonusInput, type ValidatedApproveAndBonusInput } from './validation';
-import { bonusWorkflowId } from './workflow-ids';
+import type { ApproveAndBonusInput, MTurkTargetBinding, PaymentStatus } from './common/types';
+import {
+  validateApproveAndBonusInput,
+  type ValidatedApproveAndBonusInput,
+} from './common/validation';
+import { bonusWorkflowId } from './common/workflow-ids';
 import type { approveAndBonus, ApproveAndBonusOptions } from './workflows';
 
 export { bonusWorkflowId };

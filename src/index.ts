@@ -15,15 +15,9 @@
  * Nothing here is loaded by workflow code: import workflows from `temporal-mturk/workflows`.
  */
 
-// Pure, workflow-safe helpers (also `temporal-mturk/common`): workflow IDs, the JSON
-// contract's types, validation, money, failure types.
+// Pure, workflow-safe helpers (also `temporal-mturk/common`): workflow IDs, the workflows'
+// JSON contracts (approveAndBonus, reviewHit, payBatch), validation, money, failure types.
 export * from './common';
-export type {
-  ApproveAndBonusOptions,
-  ApproveAndBonusWorkflowInput,
-  AssignmentActionOptions,
-  ReviewHitInput,
-} from './workflows';
 
 // Client helpers.
 export {
@@ -42,7 +36,7 @@ export {
   type MTurkErrorClassification,
   type MTurkErrorContext,
   type MTurkFailureDetails,
-} from './mturk-errors';
+} from './mturk/errors';
 
 // Configuration and the worker.
 export {
@@ -62,7 +56,7 @@ export {
   type MTurkConfig,
   type MTurkTarget,
   type ResolveEndpointOptions,
-} from './mturk-client';
+} from './mturk/client';
 export { DEFAULT_TASK_QUEUE, temporalTargetFromEnv, type TemporalTarget } from './temporal-config';
 export { createMTurkWorker, type MTurkWorkerOptions } from './worker';
 export { installRuntimeFromEnv, parseMetricsAddress, runtimeOptionsFromEnv } from './observability';

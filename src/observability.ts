@@ -9,7 +9,7 @@
  */
 import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './errors';
+import { FailureType } from './common/errors';
 
 /** `host:port` or `[v6]:port`; a bare port means loopback. */
 export function parseMetricsAddress(value: string): string {

@@ -5,7 +5,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { DEFAULT_TASK_QUEUE } from './temporal-config';
-import { reviewWorkflowId } from './workflow-ids';
+import { reviewWorkflowId } from './common/workflow-ids';
 import type { reviewHit, ReviewHitInput } from './workflows';
 
 export interface StartReviewOptions {

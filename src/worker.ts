@@ -8,11 +8,11 @@ import type { MTurkClient } from '@aws-sdk/client-mturk';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import {
+  createBatchActivities,
   createMTurkActivities,
   createNotifyActivities,
   createReviewActivities,
 } from './activities';
-import { createBatchActivities } from './activities/batch-activities';
 import { dataConverterFromEnv } from './codec';
 import {
   createMTurkClient,
@@ -20,9 +20,9 @@ import {
   mturkConfigFromEnv,
   mturkRateLimiter,
   targetBinding,
-} from './mturk-client';
-import { checkRateLimit, describeMTurkCalls } from './mturk-rate-limiter';
-import type { MTurkTargetBinding } from './types';
+} from './mturk/client';
+import { checkRateLimit, describeMTurkCalls } from './mturk/rate-limiter';
+import type { MTurkTargetBinding } from './common/types';
 import { installRuntimeFromEnv } from './observability';
 import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv } from './temporal-config';
 

@@ -16,12 +16,12 @@ import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'csv-stringify/sync';
 import { planBatch } from '../../src/cli/batch-plan';
 import { readBonusFile } from '../../src/cli/csv-input';
-import { freePort, startDevServer, type DevServer } from '../../src/devserver/dev-server';
-import type { ResolvedCli } from '../../src/devserver/temporal-cli';
+import { freePort, startDevServer, type DevServer } from '../../tools/devserver/dev-server';
+import type { ResolvedCli } from '../../tools/devserver/temporal-cli';
 import type { FaultConfig, Ledger } from '../../src/emulator';
-import { bonusWorkflowId } from '../../src/workflow-ids';
+import { bonusWorkflowId } from '../../src/common/workflow-ids';
 import type { ApproveAndBonusOptions } from '../../src/workflows';
-import type { BatchCounts, PayBatchResult } from '../../src/workflows/batch';
+import type { BatchCounts, PayBatchResult } from '../../src/common/batch';
 import {
   compareLedger,
   dollars,

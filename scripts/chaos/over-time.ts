@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReportSummary } from '../../src/cli/report';
-import type { ApproveAndBonusResult } from '../../src/types';
+import type { ApproveAndBonusResult } from '../../src/common/types';
 import { sleep } from './processes';
 
 /** Examples of what went wrong kept in the summary (the rest are counted). */

@@ -13,7 +13,7 @@ import { MTurkClient } from '@aws-sdk/client-mturk';
 import path from 'node:path';
 import { createMTurkActivities } from '../../src/activities';
 import { payBonusAndWait } from '../../src/client';
-import { startDevServer } from '../../src/devserver/dev-server';
+import { startDevServer } from '../../tools/devserver/dev-server';
 import { startEmulator } from '../../src/emulator';
 import { sleep } from './processes';
 

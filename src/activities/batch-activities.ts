@@ -14,8 +14,8 @@ import {
 } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { ApproveAndBonusResult, PaymentState, PaymentStatus } from '../types';
-import { describeFailure } from '../workflows/batch-rows';
+import type { ApproveAndBonusResult, PaymentState, PaymentStatus } from '../common/types';
+import { describeFailure } from '../common/failures';
 
 export interface BatchActivityDeps {
   /** A client of the namespace the payments run in. */

@@ -5,6 +5,14 @@ export {
   type MTurkActivityDeps,
 } from './mturk-activities';
 export {
+  createBatchActivities,
+  type BatchActivities,
+  type BatchActivityDeps,
+  type PaymentOutcome,
+  type PaymentOutcomeInput,
+  type PaymentStatesInput,
+} from './batch-activities';
+export {
   createReviewActivities,
   type ReviewActivities,
   type ReviewActivityDeps,

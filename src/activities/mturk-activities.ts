@@ -22,17 +22,17 @@ import {
 } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
-import { FailureType } from '../errors';
+import { FailureType } from '../common/errors';
 import { readAssignment } from './read-assignment';
 import {
   describeLedgerEntry,
   listedAmountCents,
   matchLedger,
   type LedgerEntry,
-} from '../ledger-match';
-import { formatCents } from '../money';
-import { sameTarget, targetOfClient } from '../mturk-client';
-import { classifyMTurkError, isDuplicateTokenError, rethrowMTurkError } from '../mturk-errors';
+} from '../common/ledger-match';
+import { formatCents } from '../common/money';
+import { sameTarget, targetOfClient } from '../mturk/client';
+import { classifyMTurkError, isDuplicateTokenError, rethrowMTurkError } from '../mturk/errors';
 import type {
   ApproveAssignmentInput,
   ApproveAssignmentResult,
@@ -40,12 +40,12 @@ import type {
   MTurkTargetBinding,
   SendBonusInput,
   SendBonusResult,
-} from '../types';
+} from '../common/types';
 import {
   validateApproveAssignmentInput,
   validateSendBonusInput,
   type ValidatedSendBonusInput,
-} from '../validation';
+} from '../common/validation';
 
 export interface MTurkActivityDeps {
   /** The process's one MTurkClient (see createMTurkClient). */

@@ -17,9 +17,13 @@
 import { NotifyWorkersCommand, type MTurkClient } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
-import { FailureType } from '../errors';
-import { rethrowMTurkError } from '../mturk-errors';
-import { NOTIFY_MESSAGE_MAX_LENGTH, NOTIFY_SUBJECT_MAX_LENGTH, checkWorkerId } from '../validation';
+import { FailureType } from '../common/errors';
+import { rethrowMTurkError } from '../mturk/errors';
+import {
+  NOTIFY_MESSAGE_MAX_LENGTH,
+  NOTIFY_SUBJECT_MAX_LENGTH,
+  checkWorkerId,
+} from '../common/validation';
 
 /** MTurk's limits for NotifyWorkers (API reference). */
 export const NOTIFY_MAX_WORKERS_PER_CALL = 100;

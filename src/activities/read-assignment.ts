@@ -1,7 +1,7 @@
 import { GetAssignmentCommand, type Assignment, type MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../errors';
-import { rethrowMTurkError } from '../mturk-errors';
+import { FailureType } from '../common/errors';
+import { rethrowMTurkError } from '../mturk/errors';
 
 /**
  * GetAssignment, classified: what approve and reject read first so that running them again is

@@ -11,9 +11,10 @@ import {
 } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure, type Logger } from '@temporalio/common';
-import { FailureType, invalidBonusRequest, type ValidationIssue } from '../errors';
-import { classifyMTurkError, rethrowMTurkError } from '../mturk-errors';
+import { ApplicationFailure, type Logger } from '@temporalio/common';
+import { FailureType, invalidBonusRequest, type ValidationIssue } from '../common/errors';
+import { describeFailure } from '../common/failures';
+import { classifyMTurkError, rethrowMTurkError } from '../mturk/errors';
 import type {
   AssignmentStatus,
   ListAssignmentsInput,
@@ -21,8 +22,8 @@ import type {
   RejectAssignmentInput,
   RejectAssignmentResult,
   ReviewAssignment,
-} from '../review-types';
-import { checkAssignmentId, checkHitId, checkRequesterFeedback } from '../validation';
+} from '../common/review-types';
+import { checkAssignmentId, checkHitId, checkRequesterFeedback } from '../common/validation';
 import { readAssignment } from './read-assignment';
 
 export interface ReviewActivityDeps {
@@ -57,23 +58,6 @@ const MAX_POLL_MS = 5_000;
 
 function iso(date: Date | undefined): string | undefined {
   return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
-}
-
-/** The innermost ApplicationFailure's type and message, else the failure's kind. */
-function describeCause(err: WorkflowFailedError): { type?: string; message: string } {
-  let innermost: unknown = err;
-  for (let e: unknown = err.cause; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    innermost = e;
-    if (e instanceof ApplicationFailure) {
-      return { ...(e.type && { type: e.type }), message: e.message };
-    }
-  }
-  const message = innermost instanceof Error ? innermost.message : String(innermost);
-  if (innermost instanceof TemporalFailure) {
-    const kind = innermost.name.replace(/Failure$/, '');
-    return { type: kind === 'Timeout' ? 'TimedOut' : kind, message };
-  }
-  return { message };
 }
 
 function invalid(issues: ValidationIssue[]): ApplicationFailure {
@@ -238,7 +222,7 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
       return { kind: 'completed', result: await handle.result() };
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
-      return { kind: 'failed', status, ...describeCause(err) };
+      return { kind: 'failed', status, ...describeFailure(err.cause ?? err) };
     }
   }
 

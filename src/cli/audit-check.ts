@@ -13,10 +13,10 @@
  * - Rows ask for the reason as sent to MTurk: a keyed row's reason carries its key (see
  *   bonus-reason.ts), which is what this project pays and so what the ledger shows.
  */
-import { mturkFeeCents } from '../money';
+import { mturkFeeCents } from '../common/money';
 import type { ListedBonus } from './audit-ledger';
 import { dollars } from './batch-plan';
-import { normaliseText } from '../ledger-match';
+import { normaliseText } from '../common/ledger-match';
 
 /** A bonus the file asks for. */
 export interface AskedBonus {

@@ -9,10 +9,10 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { stringify } from 'csv-stringify/sync';
 import type { MTurkClient } from '@aws-sdk/client-mturk';
-import { reasonSentToMTurk } from '../bonus-reason';
-import { formatCents } from '../money';
-import { createMTurkClient, describeTarget } from '../mturk-client';
-import { checkHitId } from '../validation';
+import { reasonSentToMTurk } from '../common/bonus-reason';
+import { formatCents } from '../common/money';
+import { createMTurkClient, describeTarget } from '../mturk/client';
+import { checkHitId } from '../common/validation';
 import {
   auditLedger,
   CLEAN_STATUSES,

@@ -8,8 +8,8 @@ import {
   ListBonusPaymentsCommand,
   type MTurkClient,
 } from '@aws-sdk/client-mturk';
-import { FailureType } from '../errors';
-import { tryParseDollarsToCents } from '../money';
+import { FailureType } from '../common/errors';
+import { tryParseDollarsToCents } from '../common/money';
 import { MTurkReadError, withRetry, type RetryOptions } from './paced';
 
 /** MTurk's largest page. */

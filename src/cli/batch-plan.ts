@@ -7,10 +7,10 @@
  * change the ID; changing a payment does.
  */
 import { createHash } from 'node:crypto';
-import { formatCents, mturkFeeCents } from '../money';
-import type { ValidatedApproveAndBonusInput } from '../validation';
-import { bonusWorkflowId } from '../workflow-ids';
-import { encodeBatchRows, type BatchRows } from '../workflows/batch-rows';
+import { formatCents, mturkFeeCents } from '../common/money';
+import type { ValidatedApproveAndBonusInput } from '../common/validation';
+import { bonusWorkflowId } from '../common/workflow-ids';
+import { encodeBatchRows, type BatchRows } from '../common/batch';
 import { validLines, type BonusFile } from './csv-input';
 
 export const BATCH_ID_PREFIX = 'mturk-batch/';

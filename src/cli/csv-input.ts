@@ -21,7 +21,7 @@ import {
   checkReason,
   type ValidatedApproveAndBonusInput,
   type ValidationLimits,
-} from '../validation';
+} from '../common/validation';
 
 export const REQUIRED_COLUMNS = ['assignmentId', 'workerId', 'amount', 'reason'] as const;
 export const OPTIONAL_COLUMNS = ['bonusKey', 'feedback'] as const;

@@ -6,9 +6,9 @@
  * Reads only (ListBonusPayments per assignment, paced and retried as `audit` does).
  */
 import type { MTurkClient } from '@aws-sdk/client-mturk';
-import { reasonSentToMTurk } from '../bonus-reason';
-import { matchLedger } from '../ledger-match';
-import { formatCents } from '../money';
+import { reasonSentToMTurk } from '../common/bonus-reason';
+import { matchLedger } from '../common/ledger-match';
+import { formatCents } from '../common/money';
 import { listBonusPayments, type ListedBonus } from './audit-ledger';
 import type { BatchPlan } from './batch-plan';
 import { MAX_IN_FLIGHT, mapPaced } from './paced';

@@ -7,7 +7,7 @@
  * says what it risks, and needs `--yes` or the assignment ID typed on a terminal.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { PaymentStatus } from '../types';
+import type { PaymentStatus } from '../common/types';
 import { confirmByTyping } from './confirm';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';

@@ -6,10 +6,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { dataConverterFromEnv } from '../codec';
-import { FailureType } from '../errors';
-import { checkBonusAmount } from '../validation';
-import { formatCents } from '../money';
-import { mturkConfigFromEnv, type MTurkConfig } from '../mturk-client';
+import { FailureType } from '../common/errors';
+import { checkBonusAmount } from '../common/validation';
+import { formatCents } from '../common/money';
+import { mturkConfigFromEnv, type MTurkConfig } from '../mturk/client';
 import { DEFAULT_TASK_QUEUE, temporalTargetFromEnv, type TemporalTarget } from '../temporal-config';
 import { CliError, ExitCode } from './exit-codes';
 

@@ -6,7 +6,7 @@
  * The MTurk client is built with the SDK's retries off (mturk-client.ts), so this is the only
  * retry loop, and it stops: an unreachable endpoint fails the command instead of hanging it.
  */
-import { classifyMTurkError } from '../mturk-errors';
+import { classifyMTurkError } from '../mturk/errors';
 
 /** At most this many calls in flight: MTurk throttles bursts, and an audit is not urgent. */
 export const MAX_IN_FLIGHT = 3;

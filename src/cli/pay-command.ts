@@ -18,20 +18,21 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { searchAttributesRegistered } from '../client';
-import { createMTurkClient, describeTarget, sameTarget, targetBinding } from '../mturk-client';
-import { bonusCostCents, tryParseDollarsToCents } from '../money';
-import type { BonusNotification } from '../types';
-import { checkBonusNotification } from '../validation';
-import type { ApproveAndBonusOptions } from '../workflows/approve-and-bonus';
-import type { payBatch, PayBatchInput } from '../workflows/batch';
+import { createMTurkClient, describeTarget, sameTarget, targetBinding } from '../mturk/client';
+import { bonusCostCents, tryParseDollarsToCents } from '../common/money';
+import type { BonusNotification } from '../common/types';
+import { checkBonusNotification } from '../common/validation';
+import type { ApproveAndBonusOptions } from '../common/workflow-options';
+import type { payBatch } from '../workflows/batch';
+import { describeFailure } from '../common/failures';
 import {
   DEFAULT_BATCH_CONCURRENCY,
   MAX_BATCH_CONCURRENCY,
   MAX_BATCH_ROWS,
   batchResultRows,
-  describeFailure,
+  type PayBatchInput,
   type PayBatchResult,
-} from '../workflows/batch-rows';
+} from '../common/batch';
 import { dollars, planBatch, type BatchPlan } from './batch-plan';
 import { confirmByTyping, confirmYesNo } from './confirm';
 import {

@@ -2,9 +2,9 @@
  * The `temporal-mturk` command line (entry point: main.ts).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { MTURK_TARGETS } from '../mturk-client';
+import { MTURK_TARGETS } from '../mturk/client';
 import { DEFAULT_TASK_QUEUE } from '../temporal-config';
-import { DEFAULT_BATCH_CONCURRENCY } from '../workflows/batch-rows';
+import { DEFAULT_BATCH_CONCURRENCY } from '../common/batch';
 import { ExitCode } from './exit-codes';
 import { processIO, type CliIO } from './io';
 import { runAudit, type AuditOptions } from './audit-command';

@@ -10,7 +10,7 @@ import type {
   BatchProgress,
   BatchProgressRequest,
   PayBatchResult,
-} from '../workflows/batch-rows';
+} from '../common/batch';
 import { printer, type CliIO } from './io';
 
 export interface FollowOptions {

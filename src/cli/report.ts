@@ -5,8 +5,8 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { mturkFeeCents, parseDollarsToCents } from '../money';
-import type { BatchRowResult, BatchRowStatus } from '../workflows/batch-rows';
+import { mturkFeeCents, parseDollarsToCents } from '../common/money';
+import type { BatchRowResult, BatchRowStatus } from '../common/batch';
 import { dollars, type BatchPlan } from './batch-plan';
 import type { BonusFile } from './csv-input';
 

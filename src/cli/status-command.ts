@@ -11,19 +11,19 @@ import {
 } from '@temporalio/client';
 import {
   batchResultRows,
-  describeFailure,
   type BatchProgress,
   type BatchProgressRequest,
   type BatchRowResult,
   type PayBatchResult,
-} from '../workflows/batch-rows';
+} from '../common/batch';
+import { describeFailure } from '../common/failures';
 import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
 import { allIssues, formatIssue, readBonusFile, type ResultsFileOptions } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
 import { formatCounts } from './progress';
-import { MAX_SAFE_CENTS } from '../money';
+import { MAX_SAFE_CENTS } from '../common/money';
 
 /** Rows not paid listed at most; the report of `pay` has them all. */
 const MAX_LISTED_ROWS = 50;

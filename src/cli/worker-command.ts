@@ -4,9 +4,9 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../codec';
-import { createMTurkClient, describeTarget, targetBinding } from '../mturk-client';
+import { createMTurkClient, describeTarget, targetBinding } from '../mturk/client';
 import { installRuntimeFromEnv } from '../observability';
-import { checkRateLimit } from '../mturk-rate-limiter';
+import { checkRateLimit } from '../mturk/rate-limiter';
 import { createMTurkWorker, logMTurkCalls } from '../worker';
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';

@@ -15,97 +15,29 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import type { createMTurkActivities, createNotifyActivities } from '../activities';
-import { FailureType, invalidBonusRequest, type ValidationIssue } from '../errors';
-import { tryParseDollarsToCents } from '../money';
-import { MTurkAssignmentId, MTurkBonusState } from '../search-attributes';
-import { MAX_TOKEN_GENERATION, bonusRequestToken } from '../token';
-import { reasonSentToMTurk } from '../bonus-reason';
+import { durationMs } from '../common/durations';
+import { mturkCallOptions, notifyCallOptions } from './activity-options';
+import { FailureType, invalidBonusRequest } from '../common/errors';
+import { MTurkAssignmentId, MTurkBonusState } from '../common/search-attributes';
+import { bonusRequestToken } from '../common/token';
+import { reasonSentToMTurk } from '../common/bonus-reason';
 import type {
-  ApproveAndBonusInput,
   ApproveAndBonusResult,
-  ApproveAssignmentResult,
+  ApproveAndBonusWorkflowInput,
   BonusNotification,
+  ConfirmingState,
+  PayUnderNewTokenRequest,
   PaymentNotification,
   PaymentState,
   PaymentStatus,
   SendBonusResult,
-} from '../types';
-import { REASON_MAX_LENGTH, validateApproveAndBonusInput } from '../validation';
-
-/** Tuning of one payment; every field has a safe default. */
-export interface ApproveAndBonusOptions {
-  /** Largest bonus this workflow will pay, dollars (default "100.00"). The activity has its own cap too. */
-  maxBonusAmount?: string;
-  /** How often to re-check the balance while waiting for funds (default 1 hour). */
-  fundsRecheckInterval?: Duration;
-  /** Pause after MTurk stayed unreachable for a whole activity schedule-to-close window (default 10 minutes). */
-  outagePause?: Duration;
-  /**
-   * Kept for callers of earlier versions: every SendBonus is now preceded by a ledger lookup,
-   * whatever started the run.
-   */
-  lookUpFirst?: boolean;
-  /**
-   * After MTurk says the token was used, how long to keep re-checking a listing that does not
-   * show the bonus yet before the payment waits as `unconfirmed` (default 15 minutes).
-   */
-  confirmationWindow?: Duration;
-  /** How often an `unconfirmed` payment looks at the listing again (default 1 hour). */
-  unconfirmedRecheckInterval?: Duration;
-  /**
-   * Token generation to start from (payBonus sets it when it restarts a payment whose earlier
-   * run had a token refused, so the restart does not send a token MTurk may have used up).
-   */
-  firstTokenGeneration?: number;
-  /** Limit of one MTurk activity attempt (default 30 s). */
-  activityStartToCloseTimeout?: Duration;
-  /** First retry delay of an MTurk activity (default 1 s, doubling). */
-  retryInitialInterval?: Duration;
-  /** Longest retry delay of an MTurk activity (default 1 minute). */
-  retryMaximumInterval?: Duration;
-}
-
-/** State carried across continue-as-new; not for callers. */
-export interface ApproveAndBonusCarriedState {
-  tokenGeneration: number;
-  approval?: ApproveAssignmentResult;
-  /** True once any SendBonus may have reached MTurk. */
-  bonusAttempted: boolean;
-  /** The Reason sent to MTurk (absent when carried by a version that did not record it). */
-  mturkReason?: string;
-  /** Reasons an earlier version may have sent instead (matched too, kept across runs). */
-  otherReasons?: string[];
-  /** MTurk refused the current token's call in a way that means nothing was paid. */
-  tokenRefused?: boolean;
-  /** Set while MTurk says the token was used and the listing does not show the bonus. */
-  confirming?: ConfirmingState;
-}
-
-/** A used token whose bonus the listing has not shown yet. */
-export interface ConfirmingState {
-  /** Workflow time (epoch ms) of the duplicate-token answer. */
-  since: number;
-  originalRequestId?: string;
-  /** This run had sent a SendBonus before (the bonus is most likely its own). */
-  afterOwnAttempt: boolean;
-  /** The confirmation window passed: waiting for the listing or an operator. */
-  unconfirmed: boolean;
-}
-
-/** What an operator says with payUnderNewToken (kept in the workflow's history). */
-export interface PayUnderNewTokenRequest {
-  /** Who decided, and why: e.g. "alice: MTurk support confirmed no bonus was granted". */
-  note?: string;
-}
-
-export type ApproveAndBonusWorkflowInput = ApproveAndBonusInput & {
-  options?: ApproveAndBonusOptions;
-  /** @internal carried across continue-as-new */
-  carried?: ApproveAndBonusCarriedState;
-};
+} from '../common/types';
+import { REASON_MAX_LENGTH, validateApproveAndBonusInput } from '../common/validation';
+import {
+  checkApproveAndBonusOptions,
+  type ApproveAndBonusOptions,
+} from '../common/workflow-options';
 
 export const statusQuery = defineQuery<PaymentStatus>('status');
 /** Tell a payment waiting for funds that the balance was topped up. */
@@ -117,32 +49,11 @@ export const fundsAddedSignal = defineSignal('fundsAdded');
 export const payUnderNewTokenSignal = defineSignal<[PayUnderNewTokenRequest?]>('payUnderNewToken');
 
 function mturkActivities(options: ApproveAndBonusOptions) {
-  return proxyActivities<ReturnType<typeof createMTurkActivities>>({
-    // MTurk calls take seconds; a short limit means an activity lost with a killed worker is
-    // retried on another worker within about a minute.
-    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
-    // Well below MTurk's 24-hour token memory, so automatic retries stay inside it. Past this the
-    // workflow pauses and tries again with a ledger lookup first.
-    scheduleToCloseTimeout: '6h',
-    retry: {
-      initialInterval: options.retryInitialInterval ?? '1s',
-      backoffCoefficient: 2,
-      maximumInterval: options.retryMaximumInterval ?? '1m',
-      nonRetryableErrorTypes: Object.values(FailureType),
-    },
-  });
+  return proxyActivities<ReturnType<typeof createMTurkActivities>>(mturkCallOptions(options));
 }
 
-/**
- * The notification: one attempt only. NotifyWorkers takes no request token, so a retry after a
- * lost answer would send the message twice; a message that failed is reported, not repeated.
- * (A throttled call is retried inside the attempt by the MTurk client: it did nothing.)
- */
 function notifyActivities(options: ApproveAndBonusOptions) {
-  return proxyActivities<ReturnType<typeof createNotifyActivities>>({
-    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
-    retry: { maximumAttempts: 1 },
-  });
+  return proxyActivities<ReturnType<typeof createNotifyActivities>>(notifyCallOptions(options));
 }
 
 /** "You received a bonus of $1.20 for assignment 3AMY...: Thanks for the careful work". */
@@ -150,74 +61,6 @@ export function defaultNotificationMessage(amount: string, assignmentId: string,
   return `You received a bonus of $${amount} for assignment ${assignmentId}: ${reason}`;
 }
 
-const DURATION_OPTIONS = [
-  'fundsRecheckInterval',
-  'outagePause',
-  'confirmationWindow',
-  'unconfirmedRecheckInterval',
-  'activityStartToCloseTimeout',
-  'retryInitialInterval',
-  'retryMaximumInterval',
-] as const;
-
-/**
- * Checks the options the way the payment itself is checked (callers in any language send them
- * as JSON), and returns the cap in cents. Throws InvalidBonusRequest naming each bad option.
- */
-export function checkApproveAndBonusOptions(options: unknown): { maxBonusCents?: number } {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidBonusRequest([{ field: 'options', message: 'must be an object' }]);
-  }
-  const o = options as Record<string, unknown>;
-  const issues: ValidationIssue[] = [];
-  let maxBonusCents: number | undefined;
-  if (o.maxBonusAmount !== undefined) {
-    const parsed =
-      typeof o.maxBonusAmount === 'string'
-        ? tryParseDollarsToCents(o.maxBonusAmount)
-        : { ok: false as const, message: 'must be a string of dollars such as "100.00"' };
-    if (!parsed.ok) issues.push({ field: 'options.maxBonusAmount', message: parsed.message });
-    else if (parsed.cents <= 0) {
-      issues.push({ field: 'options.maxBonusAmount', message: 'must be more than 0.00' });
-    } else maxBonusCents = parsed.cents;
-  }
-  for (const key of DURATION_OPTIONS) {
-    const value = o[key];
-    if (value === undefined) continue;
-    let ms: number;
-    try {
-      ms =
-        typeof value === 'string' || typeof value === 'number'
-          ? msToNumber(value as Duration)
-          : NaN;
-    } catch {
-      ms = NaN;
-    }
-    if (!Number.isFinite(ms) || ms <= 0) {
-      issues.push({
-        field: `options.${key}`,
-        message: `must be a positive duration such as "30s" or 30000 (ms), got ${JSON.stringify(value)}`,
-      });
-    }
-  }
-  if (o.lookUpFirst !== undefined && typeof o.lookUpFirst !== 'boolean') {
-    issues.push({ field: 'options.lookUpFirst', message: 'must be true or false' });
-  }
-  const first = o.firstTokenGeneration;
-  if (
-    first !== undefined &&
-    (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > MAX_GENERATION)
-  ) {
-    issues.push({
-      field: 'options.firstTokenGeneration',
-      message: `must be an integer 0-${MAX_GENERATION}`,
-    });
-  }
-  if (issues.length > 0) throw invalidBonusRequest(issues);
-  return { maxBonusCents };
-}
-
-const MAX_GENERATION = MAX_TOKEN_GENERATION;
 /** Only for histories of runs before CONFIRM_USED_TOKEN_PATCH (see below). */
 const LEGACY_MAX_TOKEN_GENERATIONS = 5;
 /** patched() ID: a keyed bonus carries its key in the reason (see bonus-reason.ts). */
@@ -458,7 +301,7 @@ export async function approveAndBonus(
         (pending.originalRequestId ? ` (request ${pending.originalRequestId})` : '') +
         ' but ListBonusPayments does not show the bonus yet',
     };
-    const windowMs = msToNumber(options.confirmationWindow ?? '15m');
+    const windowMs = durationMs(options.confirmationWindow ?? '15m');
     let delay = CONFIRM_FIRST_DELAY_MS;
     while (!pending.unconfirmed && Date.now() < pending.since + windowMs) {
       await sleep(Math.min(delay, Math.max(1, pending.since + windowMs - Date.now())));

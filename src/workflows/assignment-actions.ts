@@ -4,33 +4,19 @@
  * Web UI, and its result readable by a later review. The activities are idempotent themselves.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import type { createMTurkActivities, createReviewActivities } from '../activities';
-import { FailureType } from '../errors';
-import type { RejectAssignmentInput, RejectAssignmentResult } from '../review-types';
-import type { ApproveAssignmentInput, ApproveAssignmentResult } from '../types';
+import type { RejectAssignmentInput, RejectAssignmentResult } from '../common/review-types';
+import type { ApproveAssignmentInput, ApproveAssignmentResult } from '../common/types';
+import type { AssignmentActionOptions } from '../common/workflow-options';
+import { mturkCallOptions } from './activity-options';
 
-/** Retry tuning; the defaults are approveAndBonus's. */
-export interface AssignmentActionOptions {
-  activityStartToCloseTimeout?: Duration;
-  retryInitialInterval?: Duration;
-  retryMaximumInterval?: Duration;
-}
+export type { AssignmentActionOptions };
 
 type Activities = ReturnType<typeof createMTurkActivities> &
   ReturnType<typeof createReviewActivities>;
 
 function activities(options: AssignmentActionOptions = {}) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: options.activityStartToCloseTimeout ?? '30s',
-    scheduleToCloseTimeout: '6h',
-    retry: {
-      initialInterval: options.retryInitialInterval ?? '1s',
-      backoffCoefficient: 2,
-      maximumInterval: options.retryMaximumInterval ?? '1m',
-      nonRetryableErrorTypes: Object.values(FailureType),
-    },
-  });
+  return proxyActivities<Activities>(mturkCallOptions(options));
 }
 
 /** Approves one assignment (already approved is success). */

@@ -15,33 +15,29 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createBatchActivities } from '../activities/batch-activities';
-import { invalidBonusRequest, type ValidationIssue } from '../errors';
-import { parseDollarsToCents } from '../money';
-import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
-import { reasonSentToMTurk } from '../bonus-reason';
-import { normaliseText } from '../ledger-match';
-import type {
-  ApproveAndBonusInput,
-  ApproveAndBonusResult,
-  BonusNotification,
-  MTurkTargetBinding,
-  PaymentState,
-} from '../types';
+import { durationMs } from '../common/durations';
+import { invalidBonusRequest, type ValidationIssue } from '../common/errors';
+import { describeFailure, type FailureDescription } from '../common/failures';
+import { parseDollarsToCents } from '../common/money';
+import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
+import { reasonSentToMTurk } from '../common/bonus-reason';
+import { normaliseText } from '../common/ledger-match';
+import type { ApproveAndBonusInput, ApproveAndBonusResult, PaymentState } from '../common/types';
 import {
   checkApproveAndBonusInput,
   checkBonusNotification,
   checkTargetBinding,
   type ValidationLimits,
-} from '../validation';
+} from '../common/validation';
 import {
-  approveAndBonus,
   checkApproveAndBonusOptions,
-  fundsAddedSignal,
+  durationIssue,
   type ApproveAndBonusOptions,
-} from './approve-and-bonus';
+} from '../common/workflow-options';
+import { awaitingCallOptions, displayReadOptions, retryPolicy } from './activity-options';
+import { approveAndBonus, fundsAddedSignal } from './approve-and-bonus';
 import {
   DEFAULT_BATCH_CONCURRENCY,
   DEFAULT_PROGRESS_PAGE,
@@ -52,7 +48,6 @@ import {
   batchRowWorkflowId,
   countRow,
   decodeBatchRow,
-  describeFailure,
   emptyCounts,
   packOutcomes,
   tokenGenerationOf,
@@ -63,52 +58,9 @@ import {
   type BatchRowOutcome,
   type BatchRowResult,
   type BatchRowStatus,
-  type BatchRows,
-  type FailureDescription,
-  type PackedOutcomes,
+  type PayBatchInput,
   type PayBatchResult,
-} from './batch-rows';
-
-export * from './batch-rows';
-
-export interface PayBatchInput extends BatchRows {
-  /** Payment workflows running at once (sliding window), 1-1000; default 50. */
-  concurrency?: number;
-  /** Passed to every payment (retry tuning, funds re-check interval, maximum bonus). */
-  options?: ApproveAndBonusOptions;
-  /**
-   * Give each payment the MTurk* search attributes (findable in the Web UI). Only when the
-   * namespace has them registered (see searchAttributesRegistered in client.ts): upserting an
-   * unregistered attribute fails every workflow task.
-   */
-  searchAttributes?: boolean;
-  /** Continue-as-new after this many finished rows (default 500), so history stays small. */
-  continueAsNewEvery?: number;
-  /** How often to ask long-running payments whether they wait for funds (default 15 s). */
-  stateCheckInterval?: Duration;
-  /**
-   * The MTurk the batch was previewed and confirmed for: every payment carries it, and a worker
-   * talking to another MTurk refuses them (TargetMismatch) before any call.
-   */
-  target?: MTurkTargetBinding;
-  /** Tell each worker this batch pays, once, with NotifyWorkers (see ApproveAndBonusInput). */
-  notify?: BonusNotification;
-  /** @internal carried across continue-as-new */
-  carried?: PayBatchCarriedState;
-}
-
-/** State carried across continue-as-new; not for callers. */
-export interface PayBatchCarriedState {
-  /** Each row's outcome so far. */
-  outcomes: PackedOutcomes;
-  /** Rows below this index have been started. */
-  next: number;
-  /** Started by an earlier run, not finished: [row index, started by this batch]. */
-  inFlight: [number, boolean][];
-  errorChars: number;
-  startedAt: string;
-  run: number;
-}
+} from '../common/batch';
 
 /** Counts and (a page of) per-row results. Query it while running or after completion. */
 export const progressQuery = defineQuery<BatchProgress, [BatchProgressRequest?]>('progress');
@@ -131,23 +83,11 @@ const ERROR_CHARS_BUDGET = 100_000;
 const MAX_LISTED_ISSUES = 20;
 
 function batchActivities(options: ApproveAndBonusOptions) {
-  const retry = {
-    initialInterval: options.retryInitialInterval ?? '1s',
-    backoffCoefficient: 2,
-    maximumInterval: options.retryMaximumInterval ?? '1m',
-  };
   return {
-    // Waits on another workflow: long, but heartbeating, so a lost worker is noticed in 30 s.
-    awaiting: proxyActivities<ReturnType<typeof createBatchActivities>>({
-      startToCloseTimeout: `${EXISTING_PAYMENT_WAIT_SECONDS + 60}s`,
-      heartbeatTimeout: '30s',
-      retry,
-    }),
-    // Only feeds the progress display: a few quick tries, then the next check.
-    states: proxyActivities<ReturnType<typeof createBatchActivities>>({
-      startToCloseTimeout: '30s',
-      retry: { ...retry, maximumAttempts: 3 },
-    }),
+    awaiting: proxyActivities<ReturnType<typeof createBatchActivities>>(
+      awaitingCallOptions(EXISTING_PAYMENT_WAIT_SECONDS, retryPolicy(options)),
+    ),
+    states: proxyActivities<ReturnType<typeof createBatchActivities>>(displayReadOptions(options)),
   };
 }
 
@@ -164,16 +104,6 @@ function checkRow(
 }
 
 /** Every row checked as the payment will check it, plus one payment per workflow ID. */
-function isPositiveDuration(value: unknown): boolean {
-  try {
-    const ms =
-      typeof value === 'string' || typeof value === 'number' ? msToNumber(value as Duration) : NaN;
-    return Number.isFinite(ms) && ms > 0;
-  } catch {
-    return false;
-  }
-}
-
 function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
   const issues: ValidationIssue[] = [];
   const requests: ApproveAndBonusInput[] = [];
@@ -203,11 +133,9 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
     const message = checkBonusNotification(input.notify);
     if (message) issues.push({ field: 'notify', message });
   }
-  if (input.stateCheckInterval !== undefined && !isPositiveDuration(input.stateCheckInterval)) {
-    issues.push({
-      field: 'stateCheckInterval',
-      message: 'must be a positive duration such as "15s"',
-    });
+  if (input.stateCheckInterval !== undefined) {
+    const issue = durationIssue('stateCheckInterval', input.stateCheckInterval, '"15s"');
+    if (issue) issues.push(issue);
   }
   const rowOf = new Map<string, number>();
   input.rows.forEach((_, index) => {
@@ -272,7 +200,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
   const total = requests.length;
   const concurrency = input.concurrency ?? DEFAULT_BATCH_CONCURRENCY;
   const continueAsNewEvery = input.continueAsNewEvery ?? DEFAULT_CONTINUE_AS_NEW_EVERY;
-  const stateCheckMs = msToNumber(input.stateCheckInterval ?? '15s');
+  const stateCheckMs = durationMs(input.stateCheckInterval ?? '15s');
   const workflowIds = input.rows.map(batchRowWorkflowId);
   const activities = batchActivities(options);
 

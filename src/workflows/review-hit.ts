@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   ParentClosePolicy,
-  TemporalFailure,
   WorkflowIdReusePolicy,
   condition,
   continueAsNew,
@@ -12,72 +11,33 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  type Duration,
-  type RetryPolicy,
-} from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createReviewActivities } from '../activities';
-import { FailureType, type ValidationIssue } from '../errors';
-import { formatCents, parseDollarsToCents } from '../money';
+import { FailureType, type ValidationIssue } from '../common/errors';
+import { describeFailure } from '../common/failures';
+import { formatCents, parseDollarsToCents } from '../common/money';
 import type {
-  AssignmentStatus,
   ReviewAction,
   ReviewAssignment,
   ReviewCounts,
   ReviewDecision,
+  ReviewHitInput,
   ReviewHitResult,
   ReviewOutcome,
   ReviewProgress,
-} from '../review-types';
-import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../search-attributes';
-import type { ApproveAndBonusResult, ApproveAssignmentResult } from '../types';
+} from '../common/review-types';
+import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
+import type { ApproveAndBonusResult, ApproveAssignmentResult } from '../common/types';
 import {
   checkApproveAndBonusInput,
   checkApproveAssignmentInput,
   checkHitId,
   checkRequesterFeedback,
-} from '../validation';
-import { approvalWorkflowId, bonusWorkflowId, rejectionWorkflowId } from '../workflow-ids';
-import { approveAndBonus, type ApproveAndBonusOptions } from './approve-and-bonus';
+} from '../common/validation';
+import { approvalWorkflowId, bonusWorkflowId, rejectionWorkflowId } from '../common/workflow-ids';
+import { awaitingCallOptions, retryPolicy } from './activity-options';
+import { approveAndBonus } from './approve-and-bonus';
 import { approveAssignment, rejectAssignment } from './assignment-actions';
-
-export interface ReviewHitInput {
-  hitId: string;
-  /** Name of the user's activity `(assignment: ReviewAssignment) => Promise<ReviewDecision>`. */
-  decisionActivity: string;
-  /** Task queue of the user's worker that runs the decision activity. */
-  decisionTaskQueue: string;
-  /** Statuses to review; default `["Submitted"]`. Add "Approved" to bonus approved work. */
-  statuses?: AssignmentStatus[];
-  /** Assignments per listing page, 1-100; default 25. */
-  pageSize?: number;
-  /** Assignments being decided or carried out at once, 1-100; default 10. */
-  concurrency?: number;
-  /** Limit of one decision attempt; default 1 minute. */
-  decisionStartToCloseTimeout?: Duration;
-  /** Retry policy of the decision activity; default 5 attempts, 1 s doubling to 1 minute. */
-  decisionRetry?: RetryPolicy;
-  /** Passed to every approveAndBonus child (retry tuning, maximum bonus, funds re-check). */
-  paymentOptions?: ApproveAndBonusOptions;
-  /** Task queue of the children (a temporal-mturk worker); default this workflow's. */
-  taskQueue?: string;
-  /** Give payments the MTurk* search attributes; only when registered on the namespace. */
-  searchAttributes?: boolean;
-  /** Continue-as-new between assignments once a run's history has this many events (default 8000). */
-  continueAsNewAfterEvents?: number;
-  /** @internal carried across continue-as-new */
-  carried?: ReviewHitCarriedState;
-}
-
-/** State carried across continue-as-new; not for callers. */
-export interface ReviewHitCarriedState {
-  seen: string[];
-  outcomes: ReviewOutcome[];
-  omitted: ReviewCounts;
-  bonusCents: number;
-  pagesListed: number;
-}
 
 /** Counts and state of a running (or finished) review. */
 export const reviewProgressQuery = defineQuery<ReviewProgress>('progress');
@@ -210,25 +170,6 @@ function checkDecision(raw: unknown, a: ReviewAssignment, maxBonusCents?: number
   }
 }
 
-/** The innermost ApplicationFailure's type and message, else the failure's kind. */
-function describeFailure(err: unknown): { type?: string; message: string } {
-  let application: ApplicationFailure | undefined;
-  let innermost: unknown = err;
-  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    innermost = e;
-    if (e instanceof ApplicationFailure) application = e;
-  }
-  if (application) {
-    return { ...(application.type && { type: application.type }), message: application.message };
-  }
-  const message = innermost instanceof Error ? innermost.message : String(innermost);
-  if (innermost instanceof TemporalFailure) {
-    const kind = innermost.name.replace(/Failure$/, '');
-    return { type: kind === 'Timeout' ? 'TimedOut' : kind, message };
-  }
-  return { message };
-}
-
 /**
  * Reviews the assignments of one HIT: lists them page by page, asks the user's decision
  * activity (by name, on the user's task queue) what to do with each, and carries each decision
@@ -258,16 +199,13 @@ export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult>
       : parseDollarsToCents(paymentOptions.maxBonusAmount);
   const childTaskQueue = input.taskQueue ?? workflowInfo().taskQueue;
   const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
-  const retry = {
-    initialInterval: paymentOptions.retryInitialInterval ?? '1s',
-    backoffCoefficient: 2,
-    maximumInterval: paymentOptions.retryMaximumInterval ?? '1m',
-  };
-  const review = proxyActivities<ReturnType<typeof createReviewActivities>>({
-    startToCloseTimeout: `${EXISTING_WAIT_SECONDS + 60}s`,
-    heartbeatTimeout: '30s',
-    retry: { ...retry, nonRetryableErrorTypes: Object.values(FailureType) },
-  });
+  const retry = retryPolicy(paymentOptions);
+  const review = proxyActivities<ReturnType<typeof createReviewActivities>>(
+    awaitingCallOptions(EXISTING_WAIT_SECONDS, {
+      ...retry,
+      nonRetryableErrorTypes: Object.values(FailureType),
+    }),
+  );
   // The user's activity, looked up by name on the user's task queue.
   const decide = proxyActivities<
     Record<string, (assignment: ReviewAssignment) => Promise<unknown>>

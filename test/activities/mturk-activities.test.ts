@@ -12,9 +12,9 @@ import {
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMTurkActivities } from '../../src/activities';
-import { FailureType } from '../../src/errors';
-import { createMTurkClient, localMTurkConfig } from '../../src/mturk-client';
-import type { SendBonusInput } from '../../src/types';
+import { FailureType } from '../../src/common/errors';
+import { createMTurkClient, localMTurkConfig } from '../../src/mturk/client';
+import type { SendBonusInput } from '../../src/common/types';
 import { startEmulator, type AssignmentStatus, type RunningEmulator } from '../../src/emulator';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -7,8 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifyActivities, type NotifyWorkersResult } from '../../src/activities';
-import { FailureType } from '../../src/errors';
-import { createMTurkClient, localMTurkConfig } from '../../src/mturk-client';
+import { FailureType } from '../../src/common/errors';
+import { createMTurkClient, localMTurkConfig } from '../../src/mturk/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 
 let emulator: RunningEmulator;

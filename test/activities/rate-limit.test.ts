@@ -9,10 +9,11 @@ import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporal
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMTurkActivities } from '../../src/activities';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { createMTurkClient, localMTurkConfig, mturkRateLimiter } from '../../src/mturk-client';
-import { AdaptiveRateLimiter, ThrottleOnlyRetryStrategy } from '../../src/mturk-rate-limiter';
+import { createMTurkClient, localMTurkConfig, mturkRateLimiter } from '../../src/mturk/client';
+import { AdaptiveRateLimiter, ThrottleOnlyRetryStrategy } from '../../src/mturk/rate-limiter';
 import { createMTurkWorker } from '../../src/worker';
-import { encodeBatchRows, payBatch } from '../../src/workflows/batch';
+import { encodeBatchRows } from '../../src/common/batch';
+import { payBatch } from '../../src/workflows/batch';
 import { workflowBundle } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 

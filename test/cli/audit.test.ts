@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { SendBonusCommand, type MTurkClient } from '@aws-sdk/client-mturk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAudit } from '../../src/cli/audit-command';
-import { freePort } from '../../src/devserver/dev-server';
+import { freePort } from '../../tools/devserver/dev-server';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { client as sdkClient } from '../emulator/helpers';
 import { runCli, writeCsv, writeText, type CsvRow } from './helpers';

@@ -3,7 +3,7 @@
  * `pay --dry-run` when Temporal is down.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/devserver/dev-server';
+import { freePort } from '../../tools/devserver/dev-server';
 import { useWorkerTestBed } from '../harness/mturk';
 import { readReport, runCli, writeCsv, writeText } from './helpers';
 

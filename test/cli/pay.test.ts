@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { payBonusAndWait } from '../../src/client';
-import { mturkFeeCents, parseDollarsToCents } from '../../src/money';
+import { mturkFeeCents, parseDollarsToCents } from '../../src/common/money';
 import { useWorkerTestBed } from '../harness/mturk';
 import {
   collect,

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/common/errors';
 import * as workflows from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';

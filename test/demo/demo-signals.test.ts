@@ -1,5 +1,5 @@
 /**
- * `npm start` (tsx src/demo/main.ts) as its own process tree: SIGTERM stops everything it
+ * `npm start` (tsx tools/demo/main.ts) as its own process tree: SIGTERM stops everything it
  * started, and a busy default port is replaced by a free one with a message. Ports and the state
  * folder are the test's own, so a demo someone runs on this machine is not touched.
  */
@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/devserver/dev-server';
+import { freePort } from '../../tools/devserver/dev-server';
 
 const ROOT = path.join(__dirname, '..', '..');
 const stateDir = mkdtempSync(path.join(tmpdir(), 'temporal-mturk-demo-'));
@@ -100,7 +100,7 @@ describe('npm start', () => {
     demo = spawn(
       path.join(ROOT, 'node_modules', '.bin', 'tsx'),
       [
-        'src/demo/main.ts',
+        'tools/demo/main.ts',
         '--temporal-port',
         String(temporalPort),
         '--ui-port',
@@ -128,7 +128,7 @@ describe('npm start', () => {
 
     const tree = descendantsOf(demo.pid!);
     // The tsx launcher's node process and the Temporal dev server at least.
-    expect(tree.some((pid) => cmdline(pid).includes('src/demo/main.ts'))).toBe(true);
+    expect(tree.some((pid) => cmdline(pid).includes('tools/demo/main.ts'))).toBe(true);
     expect(tree.some((pid) => cmdline(pid).includes('start-dev'))).toBe(true);
 
     demo.kill('SIGTERM'); // the launcher only, as `kill <pid>` would

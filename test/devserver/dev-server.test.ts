@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/devserver/dev-server';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../tools/devserver/dev-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 

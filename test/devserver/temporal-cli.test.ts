@@ -6,7 +6,7 @@ import {
   cachedCliPath,
   isAcceptableVersion,
   resolveTemporalCli,
-} from '../../src/devserver/temporal-cli';
+} from '../../tools/devserver/temporal-cli';
 
 /** A stand-in `temporal` that prints the given version: enough to test the lookup order. */
 function fakeCli(dir: string, versionLine: string): string {

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
-import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
+import { startDevServer, type DevServer } from '../../tools/devserver/dev-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {

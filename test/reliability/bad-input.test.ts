@@ -30,9 +30,9 @@ import {
   formatCents,
   mturkFeeCents,
   tryParseDollarsToCents,
-} from '../../src/money';
-import type { ApproveAndBonusInput } from '../../src/types';
-import { DEFAULT_MAX_BONUS_CENTS, checkBonusAmount } from '../../src/validation';
+} from '../../src/common/money';
+import type { ApproveAndBonusInput } from '../../src/common/types';
+import { DEFAULT_MAX_BONUS_CENTS, checkBonusAmount } from '../../src/common/validation';
 import { spawnTsx, childEnv } from '../../scripts/chaos/processes';
 import { emulatorClient, workflowBundle } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
@@ -419,7 +419,7 @@ const anyText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 12 }),
 );
 
-describe('the amount parser (src/money.ts) against an integer-cent reference', () => {
+describe('the amount parser (src/common/money.ts) against an integer-cent reference', () => {
   const MAX = BigInt(MAX_SAFE_CENTS);
 
   it('parses exactly what the reference parses, to the cent, and refuses the rest', () => {

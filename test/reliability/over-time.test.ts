@@ -15,9 +15,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import { FailureType } from '../../src/errors';
-import { bonusRequestToken } from '../../src/token';
-import type { ApproveAndBonusInput, ApproveAndBonusResult, PaymentStatus } from '../../src/types';
+import { FailureType } from '../../src/common/errors';
+import { bonusRequestToken } from '../../src/common/token';
+import type {
+  ApproveAndBonusInput,
+  ApproveAndBonusResult,
+  PaymentStatus,
+} from '../../src/common/types';
 import type {
   approveAndBonus,
   ApproveAndBonusOptions,

@@ -17,9 +17,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { payBonus } from '../../src/client';
-import { startDevServer } from '../../src/devserver/dev-server';
+import { startDevServer } from '../../tools/devserver/dev-server';
 import { startEmulator } from '../../src/emulator';
-import { mturkConfigFromEnv, PRODUCTION_ENDPOINT } from '../../src/mturk-client';
+import { mturkConfigFromEnv, PRODUCTION_ENDPOINT } from '../../src/mturk/client';
 import {
   childEnv,
   sleep,

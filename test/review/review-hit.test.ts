@@ -6,8 +6,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createMTurkActivities, createReviewActivities } from '../../src/activities';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { startReviewHit } from '../../src/review-client';
-import type { ReviewAssignment, ReviewDecision, ReviewHitResult } from '../../src/review-types';
-import { bonusWorkflowId, rejectionWorkflowId } from '../../src/workflow-ids';
+import type {
+  ReviewAssignment,
+  ReviewDecision,
+  ReviewHitResult,
+} from '../../src/common/review-types';
+import { bonusWorkflowId, rejectionWorkflowId } from '../../src/common/workflow-ids';
 import { reviewProgressQuery, type ReviewHitInput } from '../../src/workflows';
 import { emulatorClient, workflowBundle } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';

@@ -8,7 +8,7 @@ import {
   mturkFeeCents,
   parseDollarsToCents,
   tryParseDollarsToCents,
-} from '../../src/money';
+} from '../../src/common/money';
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
 

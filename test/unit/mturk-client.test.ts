@@ -1,7 +1,7 @@
 import { MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/common/errors';
 import {
   DEFAULT_EMULATOR_PORT,
   PRODUCTION_ENDPOINT,
@@ -11,8 +11,8 @@ import {
   localMTurkConfig,
   mturkConfigFromEnv,
   resolveMTurkEndpoint,
-} from '../../src/mturk-client';
-import { ThrottleOnlyRetryStrategy } from '../../src/mturk-rate-limiter';
+} from '../../src/mturk/client';
+import { ThrottleOnlyRetryStrategy } from '../../src/mturk/rate-limiter';
 
 function failureType(fn: () => unknown): string | undefined {
   try {

@@ -1,14 +1,14 @@
 import { RequestError, ServiceFault } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/common/errors';
 import {
   classifyMTurkError,
   isDuplicateTokenError,
   redactSecrets,
   rethrowMTurkError,
   type MTurkFailureDetails,
-} from '../../src/mturk-errors';
+} from '../../src/mturk/errors';
 
 const ASSIGNMENT = '3AMYWKA6YBLU92KSOGLNT786ESP6OD';
 const context = { operation: 'SendBonus', assignmentId: ASSIGNMENT };

@@ -5,7 +5,7 @@ import {
   describeMTurkCalls,
   isThrottle,
   ThrottleOnlyRetryStrategy,
-} from '../../src/mturk-rate-limiter';
+} from '../../src/mturk/rate-limiter';
 
 /** A reproducible uniform [0, 1) source. */
 function seeded(seed: number): () => number {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { FailureType, type ValidationIssue } from '../../src/errors';
+import { FailureType, type ValidationIssue } from '../../src/common/errors';
 import {
   DEFAULT_MAX_BONUS_CENTS,
   checkBonusRow,
@@ -8,7 +8,7 @@ import {
   validateApproveAndBonusInput,
   validateApproveAssignmentInput,
   validateSendBonusInput,
-} from '../../src/validation';
+} from '../../src/common/validation';
 
 const ASSIGNMENT = '3AMYWKA6YBLU92KSOGLNT786ESP6OD';
 const WORKER = 'A1B2C3D4E5F6G7';

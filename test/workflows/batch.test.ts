@@ -5,21 +5,20 @@ import { RejectAssignmentCommand } from '@aws-sdk/client-mturk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { payBonusAndWait } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
-import type { ApproveAndBonusInput } from '../../src/types';
-import { bonusWorkflowId } from '../../src/workflow-ids';
+import type { ApproveAndBonusInput } from '../../src/common/types';
+import { bonusWorkflowId } from '../../src/common/workflow-ids';
 import {
   MAX_BATCH_ROWS,
   batchResultRows,
   decodeBatchRow,
   encodeBatchRows,
   packOutcomes,
-  payBatch,
-  progressQuery,
   unpackOutcomes,
   type BatchRowOutcome,
   type PayBatchInput,
   type PayBatchResult,
-} from '../../src/workflows/batch';
+} from '../../src/common/batch';
+import { payBatch, progressQuery } from '../../src/workflows/batch';
 import { emulatorClient, startTestWorker, type TestWorker, workflowBundle } from '../harness/mturk';
 import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
 

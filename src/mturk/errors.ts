@@ -10,7 +10,7 @@
  * wrongly giving up on a bonus leaves a worker unpaid.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './errors';
+import { FailureType } from '../common/errors';
 
 export interface MTurkErrorContext {
   /** The MTurk operation that failed, e.g. "SendBonus". */

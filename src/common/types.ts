@@ -3,6 +3,7 @@
  * Pure types only, so workflows, activities, clients in other languages and docs agree.
  * Money crosses every boundary as a decimal dollar string ("1.20"), never as a float.
  */
+import type { ApproveAndBonusOptions } from './workflow-options';
 
 /**
  * The MTurk a payment was previewed and confirmed for. A worker whose own MTurk differs refuses
@@ -173,4 +174,45 @@ export interface PaymentStatus {
   approval?: ApproveAssignmentResult;
   bonus?: SendBonusResult;
   lastError?: { type?: string; message: string };
+}
+
+// The workflow input as the sandbox sees it: the request, its tuning and what a run carries.
+
+export type ApproveAndBonusWorkflowInput = ApproveAndBonusInput & {
+  options?: ApproveAndBonusOptions;
+  /** @internal carried across continue-as-new */
+  carried?: ApproveAndBonusCarriedState;
+};
+
+/** State carried across continue-as-new; not for callers. */
+export interface ApproveAndBonusCarriedState {
+  tokenGeneration: number;
+  approval?: ApproveAssignmentResult;
+  /** True once any SendBonus may have reached MTurk. */
+  bonusAttempted: boolean;
+  /** The Reason sent to MTurk (absent when carried by a version that did not record it). */
+  mturkReason?: string;
+  /** Reasons an earlier version may have sent instead (matched too, kept across runs). */
+  otherReasons?: string[];
+  /** MTurk refused the current token's call in a way that means nothing was paid. */
+  tokenRefused?: boolean;
+  /** Set while MTurk says the token was used and the listing does not show the bonus. */
+  confirming?: ConfirmingState;
+}
+
+/** A used token whose bonus the listing has not shown yet. */
+export interface ConfirmingState {
+  /** Workflow time (epoch ms) of the duplicate-token answer. */
+  since: number;
+  originalRequestId?: string;
+  /** This run had sent a SendBonus before (the bonus is most likely its own). */
+  afterOwnAttempt: boolean;
+  /** The confirmation window passed: waiting for the listing or an operator. */
+  unconfirmed: boolean;
+}
+
+/** What an operator says with payUnderNewToken (kept in the workflow's history). */
+export interface PayUnderNewTokenRequest {
+  /** Who decided, and why: e.g. "alice: MTurk support confirmed no bonus was granted". */
+  note?: string;
 }

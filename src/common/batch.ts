@@ -9,10 +9,11 @@
  * functions of the row) and is carried in columns (see PackedOutcomes), about 40 bytes. So a
  * 10,000-row batch carries about 1 MB at its largest, half the limit.
  */
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { bonusRequestToken } from '../token';
-import type { ApproveAndBonusInput, MTurkTargetBinding } from '../types';
-import { bonusWorkflowId } from '../workflow-ids';
+import type { Duration } from '@temporalio/common';
+import { bonusRequestToken } from './token';
+import type { ApproveAndBonusInput, BonusNotification, MTurkTargetBinding } from './types';
+import type { ApproveAndBonusOptions } from './workflow-options';
+import { bonusWorkflowId } from './workflow-ids';
 
 /** Largest batch one workflow takes; split bigger files into several batches. */
 export const MAX_BATCH_ROWS = 10_000;
@@ -351,27 +352,41 @@ export function countRow(
   }
 }
 
-export interface FailureDescription {
-  type?: string;
-  message: string;
+export interface PayBatchInput extends BatchRows {
+  /** Payment workflows running at once (sliding window), 1-1000; default 50. */
+  concurrency?: number;
+  /** Passed to every payment (retry tuning, funds re-check interval, maximum bonus). */
+  options?: ApproveAndBonusOptions;
+  /**
+   * Give each payment the MTurk* search attributes (findable in the Web UI). Only when the
+   * namespace has them registered (see searchAttributesRegistered in client.ts): upserting an
+   * unregistered attribute fails every workflow task.
+   */
+  searchAttributes?: boolean;
+  /** Continue-as-new after this many finished rows (default 500), so history stays small. */
+  continueAsNewEvery?: number;
+  /** How often to ask long-running payments whether they wait for funds (default 15 s). */
+  stateCheckInterval?: Duration;
+  /**
+   * The MTurk the batch was previewed and confirmed for: every payment carries it, and a worker
+   * talking to another MTurk refuses them (TargetMismatch) before any call.
+   */
+  target?: MTurkTargetBinding;
+  /** Tell each worker this batch pays, once, with NotifyWorkers (see ApproveAndBonusInput). */
+  notify?: BonusNotification;
+  /** @internal carried across continue-as-new */
+  carried?: PayBatchCarriedState;
 }
 
-/**
- * What went wrong, for a report: the innermost ApplicationFailure (the one whose `type` callers
- * branch on, e.g. AssignmentNotApprovable), else the innermost Temporal failure (terminated,
- * cancelled, timed out).
- */
-export function describeFailure(err: unknown): FailureDescription {
-  let application: ApplicationFailure | undefined;
-  let innermost: unknown = err;
-  for (let e: unknown = err; e instanceof Error; e = (e as Error & { cause?: unknown }).cause) {
-    innermost = e;
-    if (e instanceof ApplicationFailure) application = e;
-  }
-  if (application) return { type: application.type ?? undefined, message: application.message };
-  if (innermost instanceof TemporalFailure) {
-    const name = innermost.name.replace(/Failure$/, '');
-    return { type: name === 'Timeout' ? 'TimedOut' : name, message: innermost.message };
-  }
-  return { message: innermost instanceof Error ? innermost.message : String(innermost) };
+/** State carried across continue-as-new; not for callers. */
+export interface PayBatchCarriedState {
+  /** Each row's outcome so far. */
+  outcomes: PackedOutcomes;
+  /** Rows below this index have been started. */
+  next: number;
+  /** Started by an earlier run, not finished: [row index, started by this batch]. */
+  inFlight: [number, boolean][];
+  errorChars: number;
+  startedAt: string;
+  run: number;
 }

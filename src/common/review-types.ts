@@ -2,7 +2,9 @@
  * The JSON contract of the `reviewHit` workflow: what the decision activity receives and
  * returns, and what a review reports. Pure types, like types.ts.
  */
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { ApproveAssignmentResult, SendBonusResult } from './types';
+import type { ApproveAndBonusOptions } from './workflow-options';
 
 export type AssignmentStatus = 'Submitted' | 'Approved' | 'Rejected';
 
@@ -122,4 +124,41 @@ export interface ReviewProgress {
   inFlight: number;
   pagesListed: number;
   counts: ReviewCounts;
+}
+
+export interface ReviewHitInput {
+  hitId: string;
+  /** Name of the user's activity `(assignment: ReviewAssignment) => Promise<ReviewDecision>`. */
+  decisionActivity: string;
+  /** Task queue of the user's worker that runs the decision activity. */
+  decisionTaskQueue: string;
+  /** Statuses to review; default `["Submitted"]`. Add "Approved" to bonus approved work. */
+  statuses?: AssignmentStatus[];
+  /** Assignments per listing page, 1-100; default 25. */
+  pageSize?: number;
+  /** Assignments being decided or carried out at once, 1-100; default 10. */
+  concurrency?: number;
+  /** Limit of one decision attempt; default 1 minute. */
+  decisionStartToCloseTimeout?: Duration;
+  /** Retry policy of the decision activity; default 5 attempts, 1 s doubling to 1 minute. */
+  decisionRetry?: RetryPolicy;
+  /** Passed to every approveAndBonus child (retry tuning, maximum bonus, funds re-check). */
+  paymentOptions?: ApproveAndBonusOptions;
+  /** Task queue of the children (a temporal-mturk worker); default this workflow's. */
+  taskQueue?: string;
+  /** Give payments the MTurk* search attributes; only when registered on the namespace. */
+  searchAttributes?: boolean;
+  /** Continue-as-new between assignments once a run's history has this many events (default 8000). */
+  continueAsNewAfterEvents?: number;
+  /** @internal carried across continue-as-new */
+  carried?: ReviewHitCarriedState;
+}
+
+/** State carried across continue-as-new; not for callers. */
+export interface ReviewHitCarriedState {
+  seen: string[];
+  outcomes: ReviewOutcome[];
+  omitted: ReviewCounts;
+  bonusCents: number;
+  pagesListed: number;
 }

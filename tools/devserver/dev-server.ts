@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
-import { ALL_SEARCH_ATTRIBUTES } from '../search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { resolveTemporalCli, type ResolvedCli } from './temporal-cli';
 
 export interface DevServerOptions {

@@ -1,6 +1,6 @@
 /**
  * SendBonus throughput of the emulator on loopback, through the real @aws-sdk/client-mturk.
- *   npx tsx src/emulator/throughput.ts [--n 10000] [--concurrency 50] [--state FILE] [--url URL]
+ *   npx tsx tools/emulator-throughput.ts [--n 10000] [--concurrency 50] [--state FILE] [--url URL]
  *                                      [--raw]
  * Without --url an emulator is started in this process (client and server share one event loop,
  * so the figure is a lower bound); with --url an already running emulator is seeded over HTTP.
@@ -10,7 +10,12 @@
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { MTurkClient, SendBonusCommand } from '@aws-sdk/client-mturk';
-import { startEmulator, type RunningEmulator, type SeedRequest, type SeedResult } from './index';
+import {
+  startEmulator,
+  type RunningEmulator,
+  type SeedRequest,
+  type SeedResult,
+} from '../src/emulator/index';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

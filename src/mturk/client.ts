@@ -5,13 +5,13 @@
  */
 import { MTurkClient } from '@aws-sdk/client-mturk';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './errors';
-import type { MTurkTargetBinding } from './types';
+import { FailureType } from '../common/errors';
+import type { MTurkTargetBinding } from '../common/types';
 import {
   AdaptiveRateLimiter,
   MAX_THROTTLE_RETRIES,
   ThrottleOnlyRetryStrategy,
-} from './mturk-rate-limiter';
+} from './rate-limiter';
 
 export type MTurkTarget = 'local' | 'sandbox' | 'production';
 
