@@ -6,27 +6,16 @@
  * Built as a factory over an injected Temporal Client (the samples-typescript pattern): the
  * worker creates one client and shares it.
  */
-import {
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ApproveAndBonusResult, PaymentState, PaymentStatus } from '../common/types';
-import { describeFailure } from '../common/failures';
+import { awaitWorkflowOutcome, type WorkflowOutcomeInput } from './workflow-outcome';
 
 export interface BatchActivityDeps {
   /** A client of the namespace the payments run in. */
   client: Client;
 }
 
-export interface PaymentOutcomeInput {
-  workflowId: string;
-  /** How long to wait for a running payment before answering `running` (default 300). */
-  waitSeconds?: number;
-}
+export type PaymentOutcomeInput = WorkflowOutcomeInput;
 
 export type PaymentOutcome =
   | { kind: 'completed'; result: ApproveAndBonusResult }
@@ -40,7 +29,6 @@ export interface PaymentStatesInput {
   workflowIds: string[];
 }
 
-const HEARTBEAT_EVERY_MS = 5_000;
 const QUERY_DEADLINE_MS = 5_000;
 const PARALLEL_QUERIES = 10;
 
@@ -56,59 +44,25 @@ export function createBatchActivities({ client }: BatchActivityDeps) {
     }
   }
 
-  /** Waits for the workflow to close; false when `waitMs` passed first. Heartbeats meanwhile. */
-  async function waitForClose(handle: WorkflowHandle, waitMs: number): Promise<boolean> {
-    const context = Context.current();
-    const abort = new AbortController();
-    const onCancel = () => abort.abort();
-    context.cancellationSignal.addEventListener('abort', onCancel);
-    const timer = setTimeout(() => abort.abort(), waitMs);
-    const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
-    try {
-      await client.connection.withAbortSignal(abort.signal, () => handle.result());
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) return true;
-      if (context.cancellationSignal.aborted)
-        throw new CancelledFailure('paymentOutcome cancelled');
-      if (abort.signal.aborted) return false;
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      clearInterval(heartbeat);
-      context.cancellationSignal.removeEventListener('abort', onCancel);
-    }
-  }
-
   /**
-   * What the payment workflow with this ID did (its latest run, following continue-as-new),
-   * waiting up to `waitSeconds` for it to finish when it is still running.
+   * What the payment workflow with this ID did (awaitWorkflowOutcome, as reviewHit's
+   * workflowOutcome), in a batch row's words: its result, how it ended ("failed", "timed out"),
+   * or its state when still running after `waitSeconds`.
    */
   async function paymentOutcome(input: PaymentOutcomeInput): Promise<PaymentOutcome> {
-    const handle = client.workflow.getHandle(input.workflowId);
-    let status: string;
-    try {
-      status = (await handle.describe()).status.name;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { kind: 'not-found' };
-      throw err;
-    }
-    if (status === 'RUNNING') {
-      const closed = await waitForClose(handle, (input.waitSeconds ?? 300) * 1000);
-      if (!closed) return { kind: 'running', state: await statusOf(handle) };
-      status = (await handle.describe()).status.name;
-    }
-    try {
-      return { kind: 'completed', result: (await handle.result()) as ApproveAndBonusResult };
-    } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      const failure = describeFailure(err.cause ?? err);
-      return {
-        kind: 'failed',
-        status: status.toLowerCase().replace(/_/g, ' '),
-        ...(failure.type !== undefined && { type: failure.type }),
-        message: failure.message,
-      };
+    const outcome = await awaitWorkflowOutcome(client, input);
+    switch (outcome.kind) {
+      case 'completed':
+        return { kind: 'completed', result: outcome.result as ApproveAndBonusResult };
+      case 'failed':
+        return { ...outcome, status: outcome.status.toLowerCase().replace(/_/g, ' ') };
+      case 'running':
+        return {
+          kind: 'running',
+          state: await statusOf(client.workflow.getHandle(input.workflowId)),
+        };
+      case 'not-found':
+        return outcome;
     }
   }
 

@@ -10,10 +10,9 @@ import {
   type MTurkClient,
 } from '@aws-sdk/client-mturk';
 import { Context, log as activityLog } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { FailureType, invalidBonusRequest, type ValidationIssue } from '../common/errors';
-import { describeFailure } from '../common/failures';
 import { classifyMTurkError, rethrowMTurkError } from '../mturk/errors';
 import type {
   AssignmentStatus,
@@ -25,6 +24,13 @@ import type {
 } from '../common/review-types';
 import { checkAssignmentId, checkHitId, checkRequesterFeedback } from '../common/validation';
 import { readAssignment } from './read-assignment';
+import {
+  awaitWorkflowOutcome,
+  type WorkflowOutcome,
+  type WorkflowOutcomeInput,
+} from './workflow-outcome';
+
+export type { WorkflowOutcome, WorkflowOutcomeInput };
 
 export interface ReviewActivityDeps {
   /** The process's one MTurkClient (see createMTurkClient). */
@@ -38,23 +44,8 @@ export interface ReviewActivityDeps {
   logger?: Logger;
 }
 
-export interface WorkflowOutcomeInput {
-  workflowId: string;
-  /** How long to wait for a running workflow before answering `running` (default 300). */
-  waitSeconds?: number;
-}
-
-export type WorkflowOutcome =
-  | { kind: 'completed'; result: unknown }
-  /** `status`: how it ended, e.g. "FAILED", "TERMINATED", "TIMED_OUT", "CANCELLED". */
-  | { kind: 'failed'; status: string; type?: string; message: string }
-  | { kind: 'running' }
-  | { kind: 'not-found' };
-
 const STATUSES: readonly AssignmentStatus[] = ['Submitted', 'Approved', 'Rejected'];
 const DEFAULT_PAGE_SIZE = 25;
-const HEARTBEAT_EVERY_MS = 5_000;
-const MAX_POLL_MS = 5_000;
 
 function iso(date: Date | undefined): string | undefined {
   return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
@@ -188,42 +179,9 @@ export function createReviewActivities(deps: ReviewActivityDeps) {
     }
   }
 
-  /**
-   * What the workflow with this ID did (its latest run, following continue-as-new), waiting up
-   * to `waitSeconds` while it runs. Polls with describe (a plain request) rather than a
-   * long-poll, so it works over the worker's own NativeConnection client and stops promptly
-   * when cancelled.
-   */
+  /** What another workflow did, waiting while it runs (see awaitWorkflowOutcome). */
   async function workflowOutcome(input: WorkflowOutcomeInput): Promise<WorkflowOutcome> {
-    const context = Context.current();
-    const temporal = deps.temporal ?? context.client;
-    const handle = temporal.workflow.getHandle(input.workflowId);
-    const deadline = Date.now() + (input.waitSeconds ?? 300) * 1000;
-    let pollMs = 250;
-    let lastBeat = Date.now();
-    let status: string;
-    for (;;) {
-      try {
-        status = (await handle.describe()).status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { kind: 'not-found' };
-        throw err;
-      }
-      if (status !== 'RUNNING') break;
-      if (Date.now() >= deadline) return { kind: 'running' };
-      if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
-        context.heartbeat();
-        lastBeat = Date.now();
-      }
-      await context.sleep(pollMs); // throws when the activity is cancelled
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
-    }
-    try {
-      return { kind: 'completed', result: await handle.result() };
-    } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      return { kind: 'failed', status, ...describeFailure(err.cause ?? err) };
-    }
+    return awaitWorkflowOutcome(deps.temporal ?? Context.current().client, input);
   }
 
   return { listSubmittedAssignments, rejectAssignment, workflowOutcome };
