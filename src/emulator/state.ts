@@ -2,9 +2,12 @@
  * The emulator's store and MTurk semantics: HITs, assignments, balance, bonuses, token memory.
  * All money is integer cents. All times are epoch milliseconds of the emulator's clock.
  */
+import { AdminError, checkClockAdvance, parseAdminDollars, updateStoreConfig } from './admin-input';
 import { ApiError, requestError } from './errors';
 import { newEntityId, newWorkerId } from './ids';
 import { OPERATIONS, type Input } from './model';
+import { epochSeconds } from './time';
+import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken } from './page-token';
 import { StateFile } from './persist';
 import { bonusFeeCents, formatCents, parseDollars, type FeeRounding } from './money';
 import type {
@@ -20,7 +23,6 @@ import type {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const OVERRIDE_WINDOW_MS = 30 * DAY_MS;
 const DEFAULT_AUTO_APPROVAL_S = 3 * 24 * 60 * 60;
-const DEFAULT_PAGE_SIZE = 10;
 const STATE_VERSION = 2;
 const ENTITY_ID = /^[A-Z0-9]{1,64}$/;
 const WORKER_ID = /^A[A-Z0-9]{1,63}$/;
@@ -132,7 +134,7 @@ interface JournalLine {
   tokens?: [string, TokenRec | null][];
 }
 
-export class AdminError extends Error {}
+export { AdminError };
 
 export interface StoreOptions extends StoreConfig {
   now: () => number;
@@ -143,29 +145,6 @@ function zeroRequests(): Record<string, number> {
   const r: Record<string, number> = {};
   for (const op of Object.keys(OPERATIONS)) r[op] = 0;
   return r;
-}
-
-/** Epoch seconds (what AWS JSON 1.1 uses for timestamps). */
-const secs = (ms: number): number => ms / 1000;
-
-function encodePageToken(index: number, key: string): string {
-  return Buffer.from(JSON.stringify({ i: index, k: key })).toString('base64url');
-}
-
-function decodePageToken(token: string, key: string): number {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-      i: unknown;
-      k: unknown;
-    };
-    if (v.k === key && typeof v.i === 'number' && Number.isInteger(v.i) && v.i >= 0) return v.i;
-  } catch {
-    // fall through
-  }
-  throw requestError(
-    'The pagination token is invalid.',
-    'AWS.MechanicalTurk.InvalidParameterValue',
-  );
 }
 
 export class Store {
@@ -401,23 +380,13 @@ export class Store {
     this.dirty = true;
   }
 
-  private parseAdminDollars(what: string, v: unknown): number {
-    const cents = typeof v === 'string' ? parseDollars(v) : null;
-    if (cents === null) {
-      throw new AdminError(
-        `${what} must be a dollar string like "100.00" (got ${JSON.stringify(v)})`,
-      );
-    }
-    return cents;
-  }
-
   setBalance(dollars: string): void {
-    this.balanceCents = this.parseAdminDollars('balance', dollars);
+    this.balanceCents = parseAdminDollars('balance', dollars);
     this.dirty = true;
   }
 
   addBalance(dollars: string): void {
-    this.balanceCents += this.parseAdminDollars('add', dollars);
+    this.balanceCents += parseAdminDollars('add', dollars);
     this.dirty = true;
   }
 
@@ -426,41 +395,12 @@ export class Store {
   }
 
   configure(partial: Partial<StoreConfig>): StoreConfig {
-    if (partial === null || typeof partial !== 'object')
-      throw new AdminError('config must be an object');
-    const { tokenTtlMs, consumeTokenOnFailure, feeRounding, listingLagMs, normaliseReasons } =
-      partial;
-    if (
-      listingLagMs !== undefined &&
-      (typeof listingLagMs !== 'number' || !Number.isFinite(listingLagMs) || listingLagMs < 0)
-    ) {
-      throw new AdminError('listingLagMs must be a finite number >= 0');
-    }
-    if (normaliseReasons !== undefined && typeof normaliseReasons !== 'boolean') {
-      throw new AdminError('normaliseReasons must be a boolean');
-    }
-    if (tokenTtlMs !== undefined && (typeof tokenTtlMs !== 'number' || !(tokenTtlMs >= 0))) {
-      throw new AdminError('tokenTtlMs must be a number >= 0');
-    }
-    if (consumeTokenOnFailure !== undefined && typeof consumeTokenOnFailure !== 'boolean') {
-      throw new AdminError('consumeTokenOnFailure must be a boolean');
-    }
-    if (feeRounding !== undefined && !['half-up', 'up', 'down'].includes(feeRounding)) {
-      throw new AdminError("feeRounding must be 'half-up', 'up' or 'down'");
-    }
-    if (tokenTtlMs !== undefined) this.config.tokenTtlMs = tokenTtlMs;
-    if (consumeTokenOnFailure !== undefined)
-      this.config.consumeTokenOnFailure = consumeTokenOnFailure;
-    if (feeRounding !== undefined) this.config.feeRounding = feeRounding;
-    if (listingLagMs !== undefined) this.config.listingLagMs = listingLagMs;
-    if (normaliseReasons !== undefined) this.config.normaliseReasons = normaliseReasons;
+    updateStoreConfig(this.config, partial);
     return { ...this.config };
   }
 
   advanceClock(ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new AdminError('advanceMs must be a finite number >= 0');
-    }
+    checkClockAdvance(ms);
     this.clockOffsetMs += ms;
     this.dirty = true;
   }
@@ -469,7 +409,7 @@ export class Store {
     if (req === null || typeof req !== 'object')
       throw new AdminError('seed request must be an object');
     const balance =
-      req.balance === undefined ? undefined : this.parseAdminDollars('balance', req.balance);
+      req.balance === undefined ? undefined : parseAdminDollars('balance', req.balance);
     const hits = req.hits ?? [];
     if (!Array.isArray(hits)) throw new AdminError('hits must be an array');
     // Validate everything first so that a bad seed changes nothing.
@@ -479,7 +419,7 @@ export class Store {
       if (h.hitId !== undefined && (typeof h.hitId !== 'string' || !ENTITY_ID.test(h.hitId))) {
         throw new AdminError(`hits[${i}].hitId must match ${ENTITY_ID.source}`);
       }
-      if (h.reward !== undefined) this.parseAdminDollars(`hits[${i}].reward`, h.reward);
+      if (h.reward !== undefined) parseAdminDollars(`hits[${i}].reward`, h.reward);
       if (
         h.maxAssignments !== undefined &&
         !(Number.isInteger(h.maxAssignments) && h.maxAssignments > 0)
@@ -520,7 +460,7 @@ export class Store {
           {
             title: h.title ?? 'Emulated HIT',
             description: h.description ?? 'A HIT seeded into the MTurk emulator',
-            rewardCents: h.reward ? this.parseAdminDollars('reward', h.reward) : 50,
+            rewardCents: h.reward ? parseAdminDollars('reward', h.reward) : 50,
             maxAssignments: h.maxAssignments ?? Math.max(1, h.assignments?.length ?? 0),
             autoApprovalDelayS: DEFAULT_AUTO_APPROVAL_S,
             assignmentDurationS: 3600,
@@ -777,7 +717,7 @@ export class Store {
       HITId: h.id,
       HITTypeId: h.typeId,
       HITGroupId: h.groupId,
-      CreationTime: secs(h.creationTime),
+      CreationTime: epochSeconds(h.creationTime),
       Title: h.title,
       Description: h.description,
       Question: h.question,
@@ -786,7 +726,7 @@ export class Store {
       MaxAssignments: h.maxAssignments,
       Reward: formatCents(h.rewardCents),
       AutoApprovalDelayInSeconds: h.autoApprovalDelayS,
-      Expiration: secs(h.expiration),
+      Expiration: epochSeconds(h.expiration),
       AssignmentDurationInSeconds: h.assignmentDurationS,
       RequesterAnnotation: h.annotation,
       QualificationRequirements: [],
@@ -803,12 +743,12 @@ export class Store {
       WorkerId: a.workerId,
       HITId: a.hitId,
       AssignmentStatus: a.status,
-      AutoApprovalTime: secs(a.autoApprovalTime),
-      AcceptTime: secs(a.acceptTime),
-      SubmitTime: secs(a.submitTime),
-      ApprovalTime: a.approvalTime === undefined ? undefined : secs(a.approvalTime),
-      RejectionTime: a.rejectionTime === undefined ? undefined : secs(a.rejectionTime),
-      Deadline: secs(a.deadline),
+      AutoApprovalTime: epochSeconds(a.autoApprovalTime),
+      AcceptTime: epochSeconds(a.acceptTime),
+      SubmitTime: epochSeconds(a.submitTime),
+      ApprovalTime: a.approvalTime === undefined ? undefined : epochSeconds(a.approvalTime),
+      RejectionTime: a.rejectionTime === undefined ? undefined : epochSeconds(a.rejectionTime),
+      Deadline: epochSeconds(a.deadline),
       Answer: a.answer,
       RequesterFeedback: a.feedback,
     };
@@ -1082,7 +1022,7 @@ export class Store {
         BonusAmount: formatCents(b.amountCents),
         AssignmentId: b.assignmentId,
         Reason: b.reason,
-        GrantTime: secs(b.time),
+        GrantTime: epochSeconds(b.time),
       };
     });
     const next = start + max < idx.length ? encodePageToken(start + max, key) : undefined;
