@@ -25,6 +25,11 @@ export function requestError(message: string, code: string): ApiError {
   return new ApiError(400, 'RequestError', message, code);
 }
 
+/** A RequestError whose message ends, as most of MTurk's do, with the time: "... (1700000000000)". */
+export function timedRequestError(message: string, code: string, now: number): ApiError {
+  return requestError(`${message} (${now})`, code);
+}
+
 export function serviceFault(): ApiError {
   return new ApiError(
     500,
