@@ -5,7 +5,10 @@ import tseslint from 'typescript-eslint';
 
 /** Node's built-in modules by every name they go by ("fs", "fs/promises", "node:fs"). */
 const NODE_BUILTINS = {
-  paths: builtinModules.map((name) => ({ name, message: 'No Node APIs here (see ARCHITECTURE.md).' })),
+  paths: builtinModules.map((name) => ({
+    name,
+    message: 'No Node APIs here (see ARCHITECTURE.md).',
+  })),
   patterns: [{ group: ['node:*'], message: 'No Node APIs here (see ARCHITECTURE.md).' }],
 };
 const SERVER_SIDE = {
@@ -51,7 +54,8 @@ export default tseslint.config(
             },
             {
               group: ['../*'],
-              message: 'src/common imports only itself (and pure packages): it is the bottom layer.',
+              message:
+                'src/common imports only itself (and pure packages): it is the bottom layer.',
             },
           ],
         },
@@ -139,8 +143,6 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          ...NODE_BUILTINS,
-          paths: [],
           patterns: [
             {
               group: ['../*', '!../emulator/*'],
