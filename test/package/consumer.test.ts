@@ -77,7 +77,7 @@ it('installs from the tarball and runs a consumer workflow that composes approve
   expect(unexpected).toEqual([]);
   for (const entry of [
     'index',
-    'common',
+    'common/index',
     'activities/index',
     'workflows/index',
     'emulator/index',
