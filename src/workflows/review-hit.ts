@@ -17,10 +17,8 @@ import { FailureType, type ValidationIssue } from '../common/errors';
 import { describeFailure } from '../common/failures';
 import { formatCents, parseDollarsToCents } from '../common/money';
 import type {
-  ReviewAction,
   ReviewAssignment,
   ReviewCounts,
-  ReviewDecision,
   ReviewHitInput,
   ReviewHitResult,
   ReviewOutcome,
@@ -28,16 +26,12 @@ import type {
 } from '../common/review-types';
 import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
 import type { ApproveAndBonusResult, ApproveAssignmentResult } from '../common/types';
-import {
-  checkApproveAndBonusInput,
-  checkApproveAssignmentInput,
-  checkHitId,
-  checkRequesterFeedback,
-} from '../common/validation';
+import { checkHitId } from '../common/validation';
 import { approvalWorkflowId, bonusWorkflowId, rejectionWorkflowId } from '../common/workflow-ids';
 import { awaitingCallOptions, retryPolicy } from './activity-options';
 import { approveAndBonus } from './approve-and-bonus';
 import { approveAssignment, rejectAssignment } from './assignment-actions';
+import { checkDecision } from './review-decision';
 
 /** Counts and state of a running (or finished) review. */
 export const reviewProgressQuery = defineQuery<ReviewProgress>('progress');
@@ -49,21 +43,6 @@ const MAX_LISTED_OUTCOMES = 2_000;
 /** Continue-as-new between assignments once a run's history is this long. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
 const EXISTING_WAIT_SECONDS = 300;
-
-const ACTIONS: readonly ReviewAction[] = ['approve', 'reject', 'approve-and-bonus', 'skip'];
-/** Fields each decision may carry besides `action`; anything else is a mistake worth reporting. */
-const DECISION_FIELDS: Record<ReviewAction, readonly string[]> = {
-  approve: ['requesterFeedback', 'overrideRejection'],
-  reject: ['requesterFeedback'],
-  'approve-and-bonus': [
-    'bonusAmount',
-    'reason',
-    'requesterFeedback',
-    'overrideRejection',
-    'bonusKey',
-  ],
-  skip: [],
-};
 
 function emptyCounts(): ReviewCounts {
   return {
@@ -115,59 +94,6 @@ function validateInput(input: ReviewHitInput): void {
     issues.push({ field: 'continueAsNewAfterEvents', message: 'must be a positive integer' });
   }
   if (issues.length > 0) throw invalidReview(issues);
-}
-
-type DecisionCheck = { ok: true; decision: ReviewDecision } | { ok: false; message: string };
-
-/** The decision as the child will get it, checked as strictly as any other input. */
-function checkDecision(raw: unknown, a: ReviewAssignment, maxBonusCents?: number): DecisionCheck {
-  const fail = (message: string): DecisionCheck => ({ ok: false, message });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return fail(`must be an object with an "action", got ${JSON.stringify(raw) ?? typeof raw}`);
-  }
-  const { action, ...fields } = raw as Record<string, unknown>;
-  if (typeof action !== 'string' || !ACTIONS.includes(action as ReviewAction)) {
-    return fail(`action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
-  }
-  const known = DECISION_FIELDS[action as ReviewAction];
-  const unknown = Object.keys(fields).filter((k) => !known.includes(k));
-  if (unknown.length > 0) return fail(`unknown field(s) for ${action}: ${unknown.join(', ')}`);
-  const issues = (list: ValidationIssue[]) =>
-    fail(list.map((i) => `${i.field}: ${i.message}`).join('; '));
-
-  switch (action as ReviewAction) {
-    case 'skip':
-      return { ok: true, decision: { action: 'skip' } };
-    case 'approve': {
-      const checked = checkApproveAssignmentInput({ ...fields, assignmentId: a.assignmentId });
-      if (!checked.ok) return issues(checked.issues);
-      const { assignmentId: _id, ...rest } = checked.value;
-      return { ok: true, decision: { action: 'approve', ...rest } };
-    }
-    case 'reject': {
-      const feedback = fields.requesterFeedback;
-      const text = typeof feedback === 'string' ? feedback.trim() : '';
-      const problem =
-        text === '' ? 'is required to reject (the worker sees it)' : checkRequesterFeedback(text);
-      if (problem) return fail(`requesterFeedback: ${problem}`);
-      return { ok: true, decision: { action: 'reject', requesterFeedback: text } };
-    }
-    case 'approve-and-bonus': {
-      const checked = checkApproveAndBonusInput(
-        { ...fields, assignmentId: a.assignmentId, workerId: a.workerId },
-        { maxBonusCents },
-      );
-      if (!checked.ok) return issues(checked.issues);
-      const {
-        assignmentId: _id,
-        workerId: _w,
-        bonusCents: _c,
-        skipApproval: _s,
-        ...rest
-      } = checked.value;
-      return { ok: true, decision: { action: 'approve-and-bonus', ...rest } };
-    }
-  }
 }
 
 /**
