@@ -5,20 +5,18 @@ import {
   condition,
   continueAsNew,
   defineQuery,
-  log,
   proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createReviewActivities } from '../activities';
+import type { ReviewActivities } from '../activities';
 import { FailureType, type ValidationIssue } from '../common/errors';
 import { describeFailure } from '../common/failures';
-import { formatCents, parseDollarsToCents } from '../common/money';
+import { parseDollarsToCents } from '../common/money';
 import type {
   ReviewAssignment,
-  ReviewCounts,
   ReviewHitInput,
   ReviewHitResult,
   ReviewOutcome,
@@ -32,40 +30,16 @@ import { awaitingCallOptions, retryPolicy } from './activity-options';
 import { approveAndBonus } from './approve-and-bonus';
 import { approveAssignment, rejectAssignment } from './assignment-actions';
 import { checkDecision } from './review-decision';
+import { ReviewState } from './review-state';
 
 /** Counts and state of a running (or finished) review. */
 export const reviewProgressQuery = defineQuery<ReviewProgress>('progress');
 
 const DEFAULT_CONCURRENCY = 10;
 const MAX_CONCURRENCY = 100;
-/** Outcomes listed in full; past this only failures are listed (the counts stay exact). */
-const MAX_LISTED_OUTCOMES = 2_000;
 /** Continue-as-new between assignments once a run's history is this long. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
 const EXISTING_WAIT_SECONDS = 300;
-
-function emptyCounts(): ReviewCounts {
-  return {
-    listed: 0,
-    finished: 0,
-    approved: 0,
-    rejected: 0,
-    bonused: 0,
-    skipped: 0,
-    failed: 0,
-    earlier: 0,
-  };
-}
-
-function count(counts: ReviewCounts, o: ReviewOutcome): void {
-  counts.finished += 1;
-  if (o.approval) counts.approved += 1;
-  if (o.rejection) counts.rejected += 1;
-  if (o.bonus) counts.bonused += 1;
-  if (o.status === 'skipped') counts.skipped += 1;
-  if (o.status === 'failed') counts.failed += 1;
-  if (o.earlier) counts.earlier += 1;
-}
 
 function invalidReview(issues: ValidationIssue[]): ApplicationFailure {
   return ApplicationFailure.create({
@@ -115,8 +89,6 @@ function validateInput(input: ReviewHitInput): void {
  */
 export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult> {
   validateInput(input);
-  const { carried } = input;
-  const hitId = input.hitId;
   const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
   const paymentOptions = input.paymentOptions ?? {};
   const maxBonusCents =
@@ -126,7 +98,7 @@ export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult>
   const childTaskQueue = input.taskQueue ?? workflowInfo().taskQueue;
   const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const retry = retryPolicy(paymentOptions);
-  const review = proxyActivities<ReturnType<typeof createReviewActivities>>(
+  const activities = proxyActivities<ReviewActivities>(
     awaitingCallOptions(EXISTING_WAIT_SECONDS, {
       ...retry,
       nonRetryableErrorTypes: Object.values(FailureType),
@@ -141,40 +113,8 @@ export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult>
     retry: input.decisionRetry ?? { ...retry, maximumAttempts: 5 },
   })[input.decisionActivity]!;
 
-  const seen = new Set<string>(carried?.seen ?? []);
-  const outcomes: ReviewOutcome[] = carried?.outcomes ?? [];
-  /** Counts of successful outcomes not listed (past MAX_LISTED_OUTCOMES). */
-  const omitted: ReviewCounts = carried?.omitted ?? emptyCounts();
-  let bonusCents = carried?.bonusCents ?? 0;
-  let pagesListed = carried?.pagesListed ?? 0;
-  let state: ReviewProgress['state'] = 'listing';
-  let inFlight = 0;
-
-  const counts = (): ReviewCounts => {
-    const c = { ...omitted, listed: seen.size };
-    for (const o of outcomes) count(c, o);
-    return c;
-  };
-  setHandler(reviewProgressQuery, () => ({
-    hitId,
-    state,
-    inFlight,
-    pagesListed,
-    counts: counts(),
-  }));
-
-  const record = (o: ReviewOutcome) => {
-    if (o.bonus) bonusCents += parseDollarsToCents(o.bonus.amount);
-    if (outcomes.length < MAX_LISTED_OUTCOMES || o.status === 'failed') outcomes.push(o);
-    else count(omitted, o);
-    log.info('assignment reviewed', {
-      hitId,
-      assignmentId: o.assignmentId,
-      action: o.action,
-      status: o.status,
-      ...(o.error && { errorType: o.error.type }),
-    });
-  };
+  const review = new ReviewState(input.hitId, input.carried);
+  setHandler(reviewProgressQuery, () => review.progress());
 
   /**
    * Starts the child, or, when its ID was used before, reports what that workflow did.
@@ -233,7 +173,7 @@ export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult>
 
   async function awaitExisting(workflowId: string) {
     for (;;) {
-      const found = await review.workflowOutcome({
+      const found = await activities.workflowOutcome({
         workflowId,
         waitSeconds: EXISTING_WAIT_SECONDS,
       });
@@ -356,61 +296,33 @@ export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult>
     }
   }
 
-  /** Runs one assignment in the window; never throws (failures are outcomes). */
-  async function dispatch(a: ReviewAssignment): Promise<void> {
-    inFlight += 1;
-    try {
-      record(await reviewOne(a));
-    } catch (err) {
-      record({
-        assignmentId: a.assignmentId,
-        workerId: a.workerId,
-        status: 'failed',
-        error: describeFailure(err),
-      });
-    } finally {
-      inFlight -= 1;
-    }
-  }
-
-  for (;;) {
-    let newThisPass = 0;
-    let pages = 0;
+  do {
+    review.startPass();
     let nextToken: string | undefined;
     do {
-      state = 'listing';
-      const page = await review.listSubmittedAssignments({
-        hitId,
+      review.listing();
+      const page = await activities.listSubmittedAssignments({
+        hitId: input.hitId,
         ...(nextToken !== undefined && { nextToken }),
         ...(input.statuses && { statuses: input.statuses }),
         ...(input.pageSize !== undefined && { pageSize: input.pageSize }),
       });
-      pages += 1;
-      pagesListed += 1;
+      review.pageListed();
       nextToken = page.nextToken;
-      state = 'reviewing';
       for (const a of page.assignments) {
-        if (seen.has(a.assignmentId)) continue;
-        await condition(() => inFlight < concurrency);
+        if (!review.isNew(a)) continue;
+        await condition(() => review.inFlight < concurrency);
         if (workflowInfo().historyLength > continueAsNewAfter) {
           // Let the window empty so nothing is lost, then start over with what we know; the
           // next run lists again and skips what it has seen.
-          await condition(() => inFlight === 0);
-          await continueAsNew<typeof reviewHit>({
-            ...input,
-            carried: { seen: [...seen], outcomes, omitted, bonusCents, pagesListed },
-          });
+          await condition(() => review.inFlight === 0);
+          await continueAsNew<typeof reviewHit>({ ...input, carried: review.carried() });
         }
-        seen.add(a.assignmentId);
-        newThisPass += 1;
-        void dispatch(a);
+        review.admit(a);
+        void review.track(a, reviewOne);
       }
     } while (nextToken !== undefined);
-    await condition(() => inFlight === 0);
-    // One page cannot have shifted under us; several may have, so look once more.
-    if (pages <= 1 || newThisPass === 0) break;
-  }
-
-  state = 'completed';
-  return { hitId, counts: counts(), bonusTotal: formatCents(bonusCents), outcomes };
+    await condition(() => review.inFlight === 0);
+  } while (review.needsAnotherPass());
+  return review.complete();
 }
