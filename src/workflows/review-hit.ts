@@ -1,92 +1,30 @@
 import {
   ApplicationFailure,
-  ParentClosePolicy,
-  WorkflowIdReusePolicy,
   condition,
   continueAsNew,
   defineQuery,
-  log,
-  proxyActivities,
   setHandler,
-  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createReviewActivities } from '../activities';
+import type { ReviewActivities } from '../activities';
 import { FailureType, type ValidationIssue } from '../common/errors';
-import { describeFailure } from '../common/failures';
-import { formatCents, parseDollarsToCents } from '../common/money';
 import type {
-  ReviewAction,
-  ReviewAssignment,
-  ReviewCounts,
-  ReviewDecision,
+  ListAssignmentsResult,
   ReviewHitInput,
   ReviewHitResult,
-  ReviewOutcome,
   ReviewProgress,
 } from '../common/review-types';
-import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
-import type { ApproveAndBonusResult, ApproveAssignmentResult } from '../common/types';
-import {
-  checkApproveAndBonusInput,
-  checkApproveAssignmentInput,
-  checkHitId,
-  checkRequesterFeedback,
-} from '../common/validation';
-import { approvalWorkflowId, bonusWorkflowId, rejectionWorkflowId } from '../common/workflow-ids';
-import { awaitingCallOptions, retryPolicy } from './activity-options';
-import { approveAndBonus } from './approve-and-bonus';
-import { approveAssignment, rejectAssignment } from './assignment-actions';
+import { checkHitId } from '../common/validation';
+import { AssignmentReviewer, reviewActivities } from './review-assignment';
+import { ReviewState } from './review-state';
 
 /** Counts and state of a running (or finished) review. */
 export const reviewProgressQuery = defineQuery<ReviewProgress>('progress');
 
 const DEFAULT_CONCURRENCY = 10;
 const MAX_CONCURRENCY = 100;
-/** Outcomes listed in full; past this only failures are listed (the counts stay exact). */
-const MAX_LISTED_OUTCOMES = 2_000;
 /** Continue-as-new between assignments once a run's history is this long. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
-const EXISTING_WAIT_SECONDS = 300;
-
-const ACTIONS: readonly ReviewAction[] = ['approve', 'reject', 'approve-and-bonus', 'skip'];
-/** Fields each decision may carry besides `action`; anything else is a mistake worth reporting. */
-const DECISION_FIELDS: Record<ReviewAction, readonly string[]> = {
-  approve: ['requesterFeedback', 'overrideRejection'],
-  reject: ['requesterFeedback'],
-  'approve-and-bonus': [
-    'bonusAmount',
-    'reason',
-    'requesterFeedback',
-    'overrideRejection',
-    'bonusKey',
-  ],
-  skip: [],
-};
-
-function emptyCounts(): ReviewCounts {
-  return {
-    listed: 0,
-    finished: 0,
-    approved: 0,
-    rejected: 0,
-    bonused: 0,
-    skipped: 0,
-    failed: 0,
-    earlier: 0,
-  };
-}
-
-function count(counts: ReviewCounts, o: ReviewOutcome): void {
-  counts.finished += 1;
-  if (o.approval) counts.approved += 1;
-  if (o.rejection) counts.rejected += 1;
-  if (o.bonus) counts.bonused += 1;
-  if (o.status === 'skipped') counts.skipped += 1;
-  if (o.status === 'failed') counts.failed += 1;
-  if (o.earlier) counts.earlier += 1;
-}
 
 function invalidReview(issues: ValidationIssue[]): ApplicationFailure {
   return ApplicationFailure.create({
@@ -117,57 +55,18 @@ function validateInput(input: ReviewHitInput): void {
   if (issues.length > 0) throw invalidReview(issues);
 }
 
-type DecisionCheck = { ok: true; decision: ReviewDecision } | { ok: false; message: string };
-
-/** The decision as the child will get it, checked as strictly as any other input. */
-function checkDecision(raw: unknown, a: ReviewAssignment, maxBonusCents?: number): DecisionCheck {
-  const fail = (message: string): DecisionCheck => ({ ok: false, message });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return fail(`must be an object with an "action", got ${JSON.stringify(raw) ?? typeof raw}`);
-  }
-  const { action, ...fields } = raw as Record<string, unknown>;
-  if (typeof action !== 'string' || !ACTIONS.includes(action as ReviewAction)) {
-    return fail(`action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
-  }
-  const known = DECISION_FIELDS[action as ReviewAction];
-  const unknown = Object.keys(fields).filter((k) => !known.includes(k));
-  if (unknown.length > 0) return fail(`unknown field(s) for ${action}: ${unknown.join(', ')}`);
-  const issues = (list: ValidationIssue[]) =>
-    fail(list.map((i) => `${i.field}: ${i.message}`).join('; '));
-
-  switch (action as ReviewAction) {
-    case 'skip':
-      return { ok: true, decision: { action: 'skip' } };
-    case 'approve': {
-      const checked = checkApproveAssignmentInput({ ...fields, assignmentId: a.assignmentId });
-      if (!checked.ok) return issues(checked.issues);
-      const { assignmentId: _id, ...rest } = checked.value;
-      return { ok: true, decision: { action: 'approve', ...rest } };
-    }
-    case 'reject': {
-      const feedback = fields.requesterFeedback;
-      const text = typeof feedback === 'string' ? feedback.trim() : '';
-      const problem =
-        text === '' ? 'is required to reject (the worker sees it)' : checkRequesterFeedback(text);
-      if (problem) return fail(`requesterFeedback: ${problem}`);
-      return { ok: true, decision: { action: 'reject', requesterFeedback: text } };
-    }
-    case 'approve-and-bonus': {
-      const checked = checkApproveAndBonusInput(
-        { ...fields, assignmentId: a.assignmentId, workerId: a.workerId },
-        { maxBonusCents },
-      );
-      if (!checked.ok) return issues(checked.issues);
-      const {
-        assignmentId: _id,
-        workerId: _w,
-        bonusCents: _c,
-        skipApproval: _s,
-        ...rest
-      } = checked.value;
-      return { ok: true, decision: { action: 'approve-and-bonus', ...rest } };
-    }
-  }
+/** Not async: the listing is scheduled in the caller's own step (see reviewHit). */
+function listPage(
+  activities: ReviewActivities,
+  input: ReviewHitInput,
+  nextToken: string | undefined,
+): Promise<ListAssignmentsResult> {
+  return activities.listSubmittedAssignments({
+    hitId: input.hitId,
+    ...(nextToken !== undefined && { nextToken }),
+    ...(input.statuses && { statuses: input.statuses }),
+    ...(input.pageSize !== undefined && { pageSize: input.pageSize }),
+  });
 }
 
 /**
@@ -189,302 +88,38 @@ function checkDecision(raw: unknown, a: ReviewAssignment, maxBonusCents?: number
  */
 export async function reviewHit(input: ReviewHitInput): Promise<ReviewHitResult> {
   validateInput(input);
-  const { carried } = input;
-  const hitId = input.hitId;
   const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
-  const paymentOptions = input.paymentOptions ?? {};
-  const maxBonusCents =
-    paymentOptions.maxBonusAmount === undefined
-      ? undefined
-      : parseDollarsToCents(paymentOptions.maxBonusAmount);
-  const childTaskQueue = input.taskQueue ?? workflowInfo().taskQueue;
   const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
-  const retry = retryPolicy(paymentOptions);
-  const review = proxyActivities<ReturnType<typeof createReviewActivities>>(
-    awaitingCallOptions(EXISTING_WAIT_SECONDS, {
-      ...retry,
-      nonRetryableErrorTypes: Object.values(FailureType),
-    }),
-  );
-  // The user's activity, looked up by name on the user's task queue.
-  const decide = proxyActivities<
-    Record<string, (assignment: ReviewAssignment) => Promise<unknown>>
-  >({
-    taskQueue: input.decisionTaskQueue,
-    startToCloseTimeout: input.decisionStartToCloseTimeout ?? '1m',
-    retry: input.decisionRetry ?? { ...retry, maximumAttempts: 5 },
-  })[input.decisionActivity]!;
+  const activities = reviewActivities(input.paymentOptions);
+  const reviewer = new AssignmentReviewer(input, activities);
+  const review = new ReviewState(input.hitId, input.carried);
+  setHandler(reviewProgressQuery, () => review.progress());
 
-  const seen = new Set<string>(carried?.seen ?? []);
-  const outcomes: ReviewOutcome[] = carried?.outcomes ?? [];
-  /** Counts of successful outcomes not listed (past MAX_LISTED_OUTCOMES). */
-  const omitted: ReviewCounts = carried?.omitted ?? emptyCounts();
-  let bonusCents = carried?.bonusCents ?? 0;
-  let pagesListed = carried?.pagesListed ?? 0;
-  let state: ReviewProgress['state'] = 'listing';
-  let inFlight = 0;
-
-  const counts = (): ReviewCounts => {
-    const c = { ...omitted, listed: seen.size };
-    for (const o of outcomes) count(c, o);
-    return c;
-  };
-  setHandler(reviewProgressQuery, () => ({
-    hitId,
-    state,
-    inFlight,
-    pagesListed,
-    counts: counts(),
-  }));
-
-  const record = (o: ReviewOutcome) => {
-    if (o.bonus) bonusCents += parseDollarsToCents(o.bonus.amount);
-    if (outcomes.length < MAX_LISTED_OUTCOMES || o.status === 'failed') outcomes.push(o);
-    else count(omitted, o);
-    log.info('assignment reviewed', {
-      hitId,
-      assignmentId: o.assignmentId,
-      action: o.action,
-      status: o.status,
-      ...(o.error && { errorType: o.error.type }),
-    });
-  };
-
-  /**
-   * Starts the child, or, when its ID was used before, reports what that workflow did.
-   * `read` turns a result into outcome fields, or a conflict message when the existing
-   * workflow did something other than this decision asks.
-   */
-  async function carryOut(
-    base: ReviewOutcome,
-    workflowId: string,
-    start: () => Promise<{ result(): Promise<unknown> }>,
-    read: (result: unknown, earlier: boolean) => Partial<ReviewOutcome> | string,
-  ): Promise<ReviewOutcome> {
-    const withResult = (result: unknown, earlier: boolean): ReviewOutcome => {
-      const fields = read(result, earlier);
-      if (typeof fields === 'string') {
-        return { ...base, earlier, status: 'failed', error: { type: 'Conflict', message: fields } };
-      }
-      return { ...base, ...(earlier && { earlier }), status: 'done', ...fields };
-    };
-    for (let attempt = 0; ; attempt++) {
-      let child;
-      try {
-        child = await start();
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        const found = await awaitExisting(workflowId);
-        if (found.kind === 'completed') return withResult(found.result, true);
-        if (found.kind === 'failed') {
-          return {
-            ...base,
-            earlier: true,
-            status: 'failed',
-            error: {
-              ...(found.type && { type: found.type }),
-              message: `an earlier workflow ${workflowId} ended ${found.status}: ${found.message}`,
-            },
-          };
-        }
-        // Gone between our start and the lookup (e.g. past retention): start again.
-        if (attempt >= 2) {
-          return {
-            ...base,
-            status: 'failed',
-            error: { message: `${workflowId} could not be started or found` },
-          };
-        }
-        continue;
-      }
-      try {
-        return withResult(await child.result(), false);
-      } catch (err) {
-        return { ...base, status: 'failed', error: describeFailure(err) };
-      }
-    }
-  }
-
-  async function awaitExisting(workflowId: string) {
-    for (;;) {
-      const found = await review.workflowOutcome({
-        workflowId,
-        waitSeconds: EXISTING_WAIT_SECONDS,
-      });
-      if (found.kind !== 'running') return found;
-    }
-  }
-
-  const childOptions = (workflowId: string) => ({
-    workflowId,
-    taskQueue: childTaskQueue,
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-  });
-
-  async function reviewOne(a: ReviewAssignment): Promise<ReviewOutcome> {
-    const base: ReviewOutcome = {
-      assignmentId: a.assignmentId,
-      workerId: a.workerId,
-      status: 'failed',
-    };
-    let raw: unknown;
-    try {
-      raw = await decide(a);
-    } catch (err) {
-      return { ...base, error: describeFailure(err) };
-    }
-    const checked = checkDecision(raw, a, maxBonusCents);
-    if (!checked.ok) {
-      return {
-        ...base,
-        error: { type: FailureType.InvalidReviewDecision, message: checked.message },
-      };
-    }
-    const decision = checked.decision;
-    const decided = { ...base, action: decision.action };
-    switch (decision.action) {
-      case 'skip':
-        return { ...decided, status: 'skipped' };
-      case 'approve': {
-        const workflowId = approvalWorkflowId(a.assignmentId);
-        const { action: _a, ...request } = decision;
-        return carryOut(
-          { ...decided, workflowId },
-          workflowId,
-          () =>
-            startChild(approveAssignment, {
-              ...childOptions(workflowId),
-              args: [{ ...request, assignmentId: a.assignmentId, options: paymentOptions }],
-            }),
-          (result) => ({ approval: result as ApproveAssignmentResult }),
-        );
-      }
-      case 'reject': {
-        const workflowId = rejectionWorkflowId(a.assignmentId);
-        return carryOut(
-          { ...decided, workflowId },
-          workflowId,
-          () =>
-            startChild(rejectAssignment, {
-              ...childOptions(workflowId),
-              args: [
-                {
-                  assignmentId: a.assignmentId,
-                  requesterFeedback: decision.requesterFeedback,
-                  options: paymentOptions,
-                },
-              ],
-            }),
-          (result) => ({ rejection: result as Awaited<ReturnType<typeof rejectAssignment>> }),
-        );
-      }
-      case 'approve-and-bonus': {
-        const workflowId = bonusWorkflowId(a.assignmentId, decision.bonusKey);
-        const { action: _a, ...payment } = decision;
-        return carryOut(
-          { ...decided, workflowId },
-          workflowId,
-          () =>
-            startChild(approveAndBonus, {
-              ...childOptions(workflowId),
-              args: [
-                {
-                  ...payment,
-                  assignmentId: a.assignmentId,
-                  workerId: a.workerId,
-                  options: paymentOptions,
-                },
-              ],
-              ...(input.searchAttributes && {
-                typedSearchAttributes: [
-                  { key: MTurkAssignmentId, value: a.assignmentId },
-                  { key: MTurkWorkerId, value: a.workerId },
-                  { key: MTurkBonusState, value: 'started' },
-                ],
-              }),
-            }),
-          (value, earlier) => {
-            const result = value as ApproveAndBonusResult;
-            // The same workflow ID paid another amount or worker (e.g. an earlier review
-            // decided differently): report it, pay nothing more.
-            if (
-              earlier &&
-              (result.workerId !== a.workerId ||
-                parseDollarsToCents(result.bonus.amount) !==
-                  parseDollarsToCents(payment.bonusAmount))
-            ) {
-              return (
-                `${workflowId} already paid ${result.bonus.amount} to ${result.workerId}; this ` +
-                `decision asks ${payment.bonusAmount}. Nothing more was paid (give the decision ` +
-                'a bonusKey to pay another bonus for the same assignment)'
-              );
-            }
-            return {
-              ...(result.approval && { approval: result.approval }),
-              bonus: result.bonus,
-            };
-          },
-        );
-      }
-    }
-  }
-
-  /** Runs one assignment in the window; never throws (failures are outcomes). */
-  async function dispatch(a: ReviewAssignment): Promise<void> {
-    inFlight += 1;
-    try {
-      record(await reviewOne(a));
-    } catch (err) {
-      record({
-        assignmentId: a.assignmentId,
-        workerId: a.workerId,
-        status: 'failed',
-        error: describeFailure(err),
-      });
-    } finally {
-      inFlight -= 1;
-    }
-  }
-
-  for (;;) {
-    let newThisPass = 0;
-    let pages = 0;
+  // Every await of the loop is in this one function: replay compares the order of commands, and
+  // an async helper between an await and the next command could move that command past those
+  // of assignments in flight in the same workflow task.
+  do {
+    review.startPass();
     let nextToken: string | undefined;
     do {
-      state = 'listing';
-      const page = await review.listSubmittedAssignments({
-        hitId,
-        ...(nextToken !== undefined && { nextToken }),
-        ...(input.statuses && { statuses: input.statuses }),
-        ...(input.pageSize !== undefined && { pageSize: input.pageSize }),
-      });
-      pages += 1;
-      pagesListed += 1;
+      review.listing();
+      const page = await listPage(activities, input, nextToken);
+      review.pageListed();
       nextToken = page.nextToken;
-      state = 'reviewing';
       for (const a of page.assignments) {
-        if (seen.has(a.assignmentId)) continue;
-        await condition(() => inFlight < concurrency);
+        if (!review.isNew(a)) continue;
+        await condition(() => review.inFlight < concurrency);
         if (workflowInfo().historyLength > continueAsNewAfter) {
           // Let the window empty so nothing is lost, then start over with what we know; the
           // next run lists again and skips what it has seen.
-          await condition(() => inFlight === 0);
-          await continueAsNew<typeof reviewHit>({
-            ...input,
-            carried: { seen: [...seen], outcomes, omitted, bonusCents, pagesListed },
-          });
+          await condition(() => review.inFlight === 0);
+          await continueAsNew<typeof reviewHit>({ ...input, carried: review.carried() });
         }
-        seen.add(a.assignmentId);
-        newThisPass += 1;
-        void dispatch(a);
+        review.admit(a);
+        void review.track(a, (assignment) => reviewer.review(assignment));
       }
     } while (nextToken !== undefined);
-    await condition(() => inFlight === 0);
-    // One page cannot have shifted under us; several may have, so look once more.
-    if (pages <= 1 || newThisPass === 0) break;
-  }
-
-  state = 'completed';
-  return { hitId, counts: counts(), bonusTotal: formatCents(bonusCents), outcomes };
+    await condition(() => review.inFlight === 0);
+  } while (review.needsAnotherPass());
+  return review.complete();
 }
