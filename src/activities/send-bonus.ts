@@ -88,7 +88,7 @@ async function send(attempt: SendAttempt): Promise<SendBonusResult> {
     });
     return { status: 'paid', amount, token, ...(requestId !== undefined && { requestId }) };
   } catch (err) {
-    if (isDuplicateTokenError(err)) return await confirmUsedToken(attempt, err);
+    if (isDuplicateTokenError(err)) return await confirmDuplicateToken(attempt, err);
     const classification = classifyMTurkError(err, { operation: 'SendBonus', assignmentId });
     mturk.logger().warn('MTurk SendBonus failed', {
       ...logFields,
@@ -105,7 +105,7 @@ async function send(attempt: SendAttempt): Promise<SendBonusResult> {
  * Confirm it on the ledger; if the listing does not show it yet, say so and let the workflow
  * keep checking. Never a reason to pay under another token.
  */
-async function confirmUsedToken(
+async function confirmDuplicateToken(
   attempt: SendAttempt,
   duplicateTokenError: unknown,
 ): Promise<SendBonusResult> {
