@@ -15,6 +15,7 @@ import type {
   ReviewProgress,
 } from '../common/review-types';
 import { checkHitId } from '../common/validation';
+import { checkApproveAndBonusOptions } from '../common/workflow-options';
 import { AssignmentReviewer, reviewActivities } from './review-assignment';
 import { ReviewState } from './review-state';
 
@@ -52,7 +53,26 @@ function validateInput(input: ReviewHitInput): void {
   if (every !== undefined && (!Number.isInteger(every) || every < 1)) {
     issues.push({ field: 'continueAsNewAfterEvents', message: 'must be a positive integer' });
   }
+  if (input.paymentOptions !== undefined) issues.push(...paymentOptionIssues(input.paymentOptions));
   if (issues.length > 0) throw invalidReview(issues);
+}
+
+/**
+ * The payments' own option checks, named as the review's fields. Checked up front: a bad
+ * maxBonusAmount would otherwise throw later inside the workflow task (a plain Error, which
+ * Temporal retries forever) instead of failing the review with InvalidReviewRequest.
+ */
+function paymentOptionIssues(options: unknown): ValidationIssue[] {
+  try {
+    checkApproveAndBonusOptions(options);
+    return [];
+  } catch (err) {
+    const details = err instanceof ApplicationFailure ? err.details?.[0] : undefined;
+    const issues = (details as { issues?: ValidationIssue[] } | undefined)?.issues ?? [
+      { field: 'options', message: String(err) },
+    ];
+    return issues.map((i) => ({ ...i, field: i.field.replace(/^options/, 'paymentOptions') }));
+  }
 }
 
 /** Not async: the listing is scheduled in the caller's own step (see reviewHit). */

@@ -327,4 +327,17 @@ describe('reviewHit', () => {
     );
     expect(emu.ledger().requests.ListAssignmentsForHIT ?? 0).toBe(0);
   });
+
+  it('refuses bad payment options as InvalidReviewRequest before listing anything', async () => {
+    const { hitId } = seedHit(['ABADOPTS01']);
+    const err = await runReview(hitId, {
+      paymentOptions: { maxBonusAmount: '$5', fundsRecheckInterval: 'soon' },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(failure.type).toBe('InvalidReviewRequest');
+    expect(failure.message).toContain('paymentOptions.maxBonusAmount');
+    expect(failure.message).toContain('paymentOptions.fundsRecheckInterval');
+    expect(emu.ledger().requests.ListAssignmentsForHIT ?? 0).toBe(0);
+  });
 });
