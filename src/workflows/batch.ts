@@ -20,11 +20,8 @@ import type { createBatchActivities } from '../activities/batch-activities';
 import { durationMs } from '../common/durations';
 import { invalidBonusRequest, type ValidationIssue } from '../common/errors';
 import { describeFailure, type FailureDescription } from '../common/failures';
-import { parseDollarsToCents } from '../common/money';
 import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
-import { reasonSentToMTurk } from '../common/bonus-reason';
-import { normaliseText } from '../common/ledger-match';
-import type { ApproveAndBonusInput, ApproveAndBonusResult, PaymentState } from '../common/types';
+import type { ApproveAndBonusInput, PaymentState } from '../common/types';
 import {
   checkApproveAndBonusInput,
   checkBonusNotification,
@@ -38,6 +35,7 @@ import {
 } from '../common/workflow-options';
 import { awaitingCallOptions, displayReadOptions, retryPolicy } from './activity-options';
 import { approveAndBonus, fundsAddedSignal } from './approve-and-bonus';
+import { MAX_ERROR_CHARS, paidOutcome, paymentConflict } from './batch-outcomes';
 import {
   DEFAULT_BATCH_CONCURRENCY,
   DEFAULT_PROGRESS_PAGE,
@@ -50,7 +48,6 @@ import {
   decodeBatchRow,
   emptyCounts,
   packOutcomes,
-  tokenGenerationOf,
   unpackOutcomes,
   type BatchCounts,
   type BatchProgress,
@@ -77,8 +74,7 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 const DRAIN_BEFORE_CONTINUE_AS_NEW = '30s';
 /** How long one paymentOutcome activity waits for an existing payment to finish. */
 const EXISTING_PAYMENT_WAIT_SECONDS = 300;
-/** Error text kept per row and in total, so a batch of failures still fits in a payload. */
-const MAX_ERROR_CHARS = 300;
+/** Error text kept in total, so a batch of failures still fits in a payload. */
 const ERROR_CHARS_BUDGET = 100_000;
 const MAX_LISTED_ISSUES = 20;
 
@@ -281,52 +277,6 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
     return outcome;
   };
 
-  /**
-   * A row is `paid` only when its payment workflow, started by this batch, paid it: its own
-   * SendBonus succeeded, or a SendBonus of its own whose answer was lost and that it then found
-   * on the ledger. Anything found paid otherwise is `already-paid`, with how it was found.
-   */
-  const succeeded = (result: ApproveAndBonusResult, startedByUs: boolean): BatchRowOutcome => {
-    const { bonus } = result;
-    const paidByItsRun =
-      bonus.status === 'paid' ||
-      // Results of versions before foundAfterOwnAttempt: the batch's own payment paid it.
-      (bonus.status === 'already-paid' && bonus.foundAfterOwnAttempt !== false);
-    const paidNow = startedByUs && paidByItsRun;
-    const outcome: BatchRowOutcome = { status: paidNow ? 'paid' : 'already-paid' };
-    if (!paidNow) outcome.foundBy = startedByUs ? (bonus.foundBy ?? 'listing') : 'workflow';
-    if (result.bonus.requestId !== undefined) outcome.requestId = result.bonus.requestId;
-    if (result.notification?.status === 'failed') {
-      outcome.notificationFailure = (result.notification.failure ?? 'failed').slice(
-        0,
-        MAX_ERROR_CHARS,
-      );
-    }
-    const generation = tokenGenerationOf(result.bonus.token);
-    if (generation !== 0) outcome.tokenGeneration = generation;
-    return outcome;
-  };
-
-  /** A payment made for the same workflow ID must be the payment this row asks for. */
-  const conflictWith = (index: number, result: ApproveAndBonusResult): string | undefined => {
-    const request = requests[index]!;
-    const asked = parseDollarsToCents(request.bonusAmount);
-    const made = parseDollarsToCents(result.bonus.amount);
-    const askedReason = reasonSentToMTurk(request.reason, request.bonusKey);
-    const otherReason =
-      result.reason !== undefined && normaliseText(result.reason) !== normaliseText(askedReason);
-    if (result.workerId !== request.workerId || made !== asked || otherReason) {
-      return (
-        `${workflowIds[index]} already paid ${result.bonus.amount} to ${result.workerId}` +
-        (otherReason ? ` with reason ${JSON.stringify(result.reason)}` : '') +
-        `, but this row asks ${request.bonusAmount} for ${request.workerId}` +
-        (otherReason ? ` with reason ${JSON.stringify(askedReason)}` : '') +
-        '; nothing more was paid (to pay another bonus for the same assignment, give the row a bonusKey)'
-      );
-    }
-    return undefined;
-  };
-
   const setWaiting = (index: number, state: PaymentState | null | undefined) => {
     if ((state === 'waiting-for-funds' || state === 'unconfirmed') && inFlight.has(index)) {
       waiting.set(index, state);
@@ -349,10 +299,12 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
           setWaiting(index, found.state);
           continue;
         case 'completed': {
-          const conflict = ours ? undefined : conflictWith(index, found.result);
+          const conflict = ours
+            ? undefined
+            : paymentConflict(requests[index]!, workflowIds[index]!, found.result);
           return conflict
             ? failed({ type: 'PaymentConflict', message: conflict })
-            : succeeded(found.result, ours);
+            : paidOutcome(found.result, ours);
         }
         case 'failed':
           return failed({
@@ -411,7 +363,7 @@ export async function payBatch(input: PayBatchInput): Promise<PayBatchResult> {
       starting -= 1;
     }
     try {
-      return succeeded(await child.result(), true);
+      return paidOutcome(await child.result(), true);
     } catch (err) {
       return failed(describeFailure(err));
     }
