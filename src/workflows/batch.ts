@@ -53,8 +53,6 @@ function checkRow(
 
 /** Every row checked as the payment will check it, plus one payment per workflow ID. */
 function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
-  const issues: ValidationIssue[] = [];
-  const requests: ApproveAndBonusInput[] = [];
   if (!Array.isArray(input.rows) || !Array.isArray(input.texts)) {
     throw invalidBonusRequest([{ field: 'rows', message: 'rows and texts must be arrays' }]);
   }
@@ -63,6 +61,21 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
       { field: 'rows', message: `must hold 1-${MAX_BATCH_ROWS} rows, got ${input.rows.length}` },
     ]);
   }
+  const issues: ValidationIssue[] = [];
+  const limits = checkBatchSettings(input, issues);
+  const requests = checkBatchRows(input, limits, issues);
+  if (issues.length > 0) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES);
+    if (issues.length > listed.length) {
+      listed.push({ field: 'rows', message: `and ${issues.length - listed.length} more problems` });
+    }
+    throw invalidBonusRequest(listed);
+  }
+  return requests;
+}
+
+/** Adds the problems of the batch's own fields to `issues`; returns the payments' limits. */
+function checkBatchSettings(input: PayBatchInput, issues: ValidationIssue[]): ValidationLimits {
   const concurrency = input.concurrency ?? DEFAULT_BATCH_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_BATCH_CONCURRENCY) {
     issues.push({ field: 'concurrency', message: `must be an integer 1-${MAX_BATCH_CONCURRENCY}` });
@@ -85,6 +98,16 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
     const issue = durationIssue('stateCheckInterval', input.stateCheckInterval, '"15s"');
     if (issue) issues.push(issue);
   }
+  return limits;
+}
+
+/** Adds each row's problems to `issues`; returns the rows that passed, normalised. */
+function checkBatchRows(
+  input: PayBatchInput,
+  limits: ValidationLimits,
+  issues: ValidationIssue[],
+): ApproveAndBonusInput[] {
+  const requests: ApproveAndBonusInput[] = [];
   const rowOf = new Map<string, number>();
   input.rows.forEach((_, index) => {
     let request: ApproveAndBonusInput;
@@ -112,13 +135,6 @@ function validateBatch(input: PayBatchInput): ApproveAndBonusInput[] {
     }
     rowOf.set(workflowId, index);
   });
-  if (issues.length > 0) {
-    const listed = issues.slice(0, MAX_LISTED_ISSUES);
-    if (issues.length > listed.length) {
-      listed.push({ field: 'rows', message: `and ${issues.length - listed.length} more problems` });
-    }
-    throw invalidBonusRequest(listed);
-  }
   return requests;
 }
 
