@@ -17,7 +17,11 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createMTurkActivities, createReviewActivities } from '../src/activities';
+import {
+  createBatchActivities,
+  createMTurkActivities,
+  createReviewActivities,
+} from '../src/activities';
 import { SendBonusCommand } from '@aws-sdk/client-mturk';
 import { bonusWorkflowId, payBonus } from '../src/client';
 import { startDevServer, type DevServer } from '../tools/devserver/dev-server';
@@ -26,7 +30,8 @@ import { localMTurkConfig, createMTurkClient } from '../src/mturk/client';
 import { startReviewHit } from '../src/review-client';
 import type { ReviewAssignment, ReviewDecision } from '../src/common/review-types';
 import { bonusRequestToken } from '../src/common/token';
-import { fundsAddedSignal, payUnderNewTokenSignal, statusQuery } from '../src/workflows';
+import { encodeBatchRows } from '../src/common/batch';
+import { fundsAddedSignal, payBatch, payUnderNewTokenSignal, statusQuery } from '../src/workflows';
 
 const TASK_QUEUE = 'record-history';
 const DECISION_QUEUE = 'record-history-decisions';
@@ -37,8 +42,14 @@ interface Context {
   emu: RunningEmulator;
 }
 
-/** Each scenario returns the workflow ID whose history it recorded. */
-const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
+/** A run other than the latest of its workflow ID, e.g. the first of a chain of continue-as-new. */
+interface RecordedRun {
+  workflowId: string;
+  runId: string;
+}
+
+/** Each scenario returns the workflow ID (its latest run) or the run whose history it recorded. */
+const scenarios: Record<string, (ctx: Context) => Promise<string | RecordedRun>> = {
   /** Approve, then pay: the path nearly every payment takes. */
   async 'approve-and-bonus-v2'({ client, emu }) {
     emu.seed({
@@ -176,6 +187,52 @@ const scenarios: Record<string, (ctx: Context) => Promise<string>> = {
     await handle.result();
     return handle.workflowId;
   },
+
+  /**
+   * payBatch's first run, which continues as new after 2 rows: a window of 2 children, a row
+   * whose workflow ID payBonus used before (the paymentOutcome activity), and slow payments
+   * that the state check asks about (the paymentStates activity).
+   */
+  async 'pay-batch-continued-as-new-v1'({ client, emu }) {
+    const { hits } = emu.seed({
+      balance: '100.00',
+      hits: [
+        {
+          assignments: Array.from({ length: 5 }, (_, i) => ({
+            assignmentId: `RECORDBATCH0${i}`,
+            workerId: `ARECORDBATCHWORKER0${i}`,
+          })),
+        },
+      ],
+    });
+    const rows = hits[0]!.assignments.map((a, i) => ({
+      assignmentId: a.assignmentId,
+      workerId: a.workerId,
+      bonusAmount: `1.${i}0`,
+      reason: 'Thanks for taking part in the study',
+    }));
+    const earlier = await payBonus(client, rows[0]!, {
+      taskQueue: TASK_QUEUE,
+      workflowOptions: fast,
+    });
+    await earlier.result();
+    emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 1_500 } } });
+    const handle = await client.workflow.start(payBatch, {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'RECORD-BATCH-01',
+      args: [
+        {
+          ...encodeBatchRows(rows),
+          options: fast,
+          concurrency: 2,
+          continueAsNewEvery: 2,
+          stateCheckInterval: '500ms',
+        },
+      ],
+    });
+    await handle.result();
+    return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+  },
 };
 
 const DECISIONS: Record<string, ReviewDecision> = {
@@ -213,6 +270,7 @@ async function main(): Promise<void> {
       activities: {
         ...createMTurkActivities({ client: mturk }),
         ...createReviewActivities({ client: mturk }),
+        ...createBatchActivities({ client }),
       },
     }),
     await Worker.create({
@@ -230,11 +288,13 @@ async function main(): Promise<void> {
     mkdirSync(values.out, { recursive: true });
     for (const name of names) {
       emu.reset();
-      const workflowId = await scenarios[name]!({ client, emu });
-      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const recorded = await scenarios[name]!({ client, emu });
+      const { workflowId, runId } =
+        typeof recorded === 'string' ? { workflowId: recorded, runId: undefined } : recorded;
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
       const file = path.join(values.out, `${name}.json`);
       writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-      console.log(`${file}: ${history.events?.length ?? 0} events of ${workflowId}`);
+      console.log(`${file}: ${history.events?.length ?? 0} events of ${workflowId} ${runId ?? ''}`);
     }
   } finally {
     for (const w of workers) w.shutdown();

@@ -9,11 +9,13 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ApproveAndBonusWorkflowInput } from '../../src/workflows';
+import type { ApproveAndBonusWorkflowInput, PayBatchInput } from '../../src/workflows';
 import { PREPATCH_KEYED_CAN_HISTORY, continuedAsNewInput, loadHistory } from '../harness/histories';
 import { workflowBundle } from '../harness/mturk';
 
 const HISTORIES = path.join(__dirname, '..', 'histories');
+/** payBatch's first run: a row paid earlier by payBonus, state checks, continue-as-new. */
+const PAY_BATCH_CAN_HISTORY = 'pay-batch-continued-as-new-v1.json';
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
 function load(file: string): unknown {
@@ -45,6 +47,18 @@ describe('recorded histories', () => {
     expect(next.bonusKey).toBeTruthy();
     expect(next.carried).toMatchObject({ bonusAttempted: true });
     expect(next.carried).not.toHaveProperty('mturkReason');
+  });
+
+  it('include a payBatch run that continued as new', () => {
+    expect(files).toContain(PAY_BATCH_CAN_HISTORY);
+    const history = loadHistory(PAY_BATCH_CAN_HISTORY);
+    expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    // The row payBonus paid before went through paymentOutcome; the others were started here.
+    expect(history.events.map((e) => e.eventType)).toContain(
+      'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED',
+    );
+    const next = continuedAsNewInput<PayBatchInput>(history);
+    expect(next.carried).toMatchObject({ next: 3, run: 1, outcomes: { statuses: 'app..' } });
   });
 
   it('all replay against the current workflow code', async () => {
