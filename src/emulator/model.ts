@@ -118,66 +118,93 @@ export function validateInput(op: string, input: Input): Input {
   const shape = OPERATIONS[op];
   if (!shape) return input;
   const problems: string[] = [];
-  for (const [name, f] of Object.entries(shape)) {
-    const v = input[name];
-    const at = `at '${memberName(name)}' failed to satisfy constraint: Member must`;
-    if (v === undefined || v === null) {
-      if (f.required) problems.push(`Value null ${at} not be null`);
-      continue;
-    }
-    if (!typeOk(f.type, v)) {
-      throw serializationError(`Unexpected JSON type for member ${name} (expected ${f.type})`);
-    }
-    if (typeof v === 'string') {
-      if (f.minLen !== undefined && v.length < f.minLen) {
-        problems.push(`Value '${v}' ${at} have length greater than or equal to ${f.minLen}`);
-      } else if (f.maxLen !== undefined && v.length > f.maxLen) {
-        problems.push(`Value '${v}' ${at} have length less than or equal to ${f.maxLen}`);
-      } else if (f.pattern && !f.pattern.test(v)) {
-        problems.push(`Value '${v}' ${at} satisfy regular expression pattern: ${f.pattern.source}`);
-      }
-    } else if (typeof v === 'number') {
-      if (f.min !== undefined && v < f.min) {
-        problems.push(`Value '${v}' ${at} have value greater than or equal to ${f.min}`);
-      } else if (f.max !== undefined && v > f.max) {
-        problems.push(`Value '${v}' ${at} have value less than or equal to ${f.max}`);
-      }
-    } else if (Array.isArray(v) && (f.minItems !== undefined || f.maxItems !== undefined)) {
-      const shown = `'[${v.map(String).join(', ')}]'`;
-      if (f.minItems !== undefined && v.length < f.minItems) {
-        problems.push(`Value ${shown} ${at} have length greater than or equal to ${f.minItems}`);
-      } else if (f.maxItems !== undefined && v.length > f.maxItems) {
-        problems.push(`Value ${shown} ${at} have length less than or equal to ${f.maxItems}`);
-      } else if (f.items) {
-        const item = f.items;
-        if (v.some((x) => !typeOk(item.type, x))) {
-          throw serializationError(`Unexpected JSON type for a member of ${name}`);
-        }
-        const bad = v.filter(
-          (x) =>
-            typeof x === 'string' &&
-            ((item.minLen !== undefined && x.length < item.minLen) ||
-              (item.maxLen !== undefined && x.length > item.maxLen) ||
-              (item.pattern !== undefined && !item.pattern.test(x))),
-        );
-        if (bad.length > 0) {
-          problems.push(
-            `Value ${shown} ${at} satisfy constraint: [Member must have length less than or equal to ${item.maxLen}, ` +
-              `Member must have length greater than or equal to ${item.minLen}, Member must satisfy regular expression pattern: ${item.pattern?.source}]`,
-          );
-        }
-      }
-    } else if (Array.isArray(v) && f.enumValues) {
-      const allowed = f.enumValues;
-      if (v.some((x) => typeof x !== 'string' || !allowed.includes(x))) {
-        problems.push(
-          `Value '[${v.join(', ')}]' ${at} satisfy constraint: [Member must satisfy enum value set: [${allowed.join(', ')}]]`,
-        );
-      }
-    }
+  for (const [name, field] of Object.entries(shape)) {
+    const problem = memberProblem(name, field, input[name]);
+    if (problem !== undefined) problems.push(problem);
   }
   if (problems.length > 0) throw validationError(problems);
   return input;
+}
+
+/** The constraint `v` breaks, if any; a wrong JSON type throws SerializationException at once. */
+function memberProblem(name: string, f: Field, v: unknown): string | undefined {
+  const at = `at '${memberName(name)}' failed to satisfy constraint: Member must`;
+  if (v === undefined || v === null) {
+    return f.required ? `Value null ${at} not be null` : undefined;
+  }
+  if (!typeOk(f.type, v)) {
+    throw serializationError(`Unexpected JSON type for member ${name} (expected ${f.type})`);
+  }
+  if (typeof v === 'string') return stringProblem(v, f, at);
+  if (typeof v === 'number') return numberProblem(v, f, at);
+  if (Array.isArray(v) && (f.minItems !== undefined || f.maxItems !== undefined)) {
+    return sizedListProblem(name, v, f, at);
+  }
+  if (Array.isArray(v) && f.enumValues) return enumListProblem(v, f.enumValues, at);
+  return undefined;
+}
+
+function stringProblem(v: string, f: Field, at: string): string | undefined {
+  if (f.minLen !== undefined && v.length < f.minLen) {
+    return `Value '${v}' ${at} have length greater than or equal to ${f.minLen}`;
+  }
+  if (f.maxLen !== undefined && v.length > f.maxLen) {
+    return `Value '${v}' ${at} have length less than or equal to ${f.maxLen}`;
+  }
+  if (f.pattern && !f.pattern.test(v)) {
+    return `Value '${v}' ${at} satisfy regular expression pattern: ${f.pattern.source}`;
+  }
+  return undefined;
+}
+
+function numberProblem(v: number, f: Field, at: string): string | undefined {
+  if (f.min !== undefined && v < f.min) {
+    return `Value '${v}' ${at} have value greater than or equal to ${f.min}`;
+  }
+  if (f.max !== undefined && v > f.max) {
+    return `Value '${v}' ${at} have value less than or equal to ${f.max}`;
+  }
+  return undefined;
+}
+
+function sizedListProblem(name: string, v: unknown[], f: Field, at: string): string | undefined {
+  const shown = `'[${v.map(String).join(', ')}]'`;
+  if (f.minItems !== undefined && v.length < f.minItems) {
+    return `Value ${shown} ${at} have length greater than or equal to ${f.minItems}`;
+  }
+  if (f.maxItems !== undefined && v.length > f.maxItems) {
+    return `Value ${shown} ${at} have length less than or equal to ${f.maxItems}`;
+  }
+  return f.items ? listItemsProblem(name, v, f.items, `Value ${shown} ${at}`) : undefined;
+}
+
+/** Coral names every constraint of the member shape when any list item breaks one of them. */
+function listItemsProblem(
+  name: string,
+  v: unknown[],
+  item: Field,
+  valueAt: string,
+): string | undefined {
+  if (v.some((x) => !typeOk(item.type, x))) {
+    throw serializationError(`Unexpected JSON type for a member of ${name}`);
+  }
+  const bad = v.filter(
+    (x) =>
+      typeof x === 'string' &&
+      ((item.minLen !== undefined && x.length < item.minLen) ||
+        (item.maxLen !== undefined && x.length > item.maxLen) ||
+        (item.pattern !== undefined && !item.pattern.test(x))),
+  );
+  if (bad.length === 0) return undefined;
+  return (
+    `${valueAt} satisfy constraint: [Member must have length less than or equal to ${item.maxLen}, ` +
+    `Member must have length greater than or equal to ${item.minLen}, Member must satisfy regular expression pattern: ${item.pattern?.source}]`
+  );
+}
+
+function enumListProblem(v: unknown[], allowed: string[], at: string): string | undefined {
+  if (v.every((x) => typeof x === 'string' && allowed.includes(x))) return undefined;
+  return `Value '[${v.join(', ')}]' ${at} satisfy constraint: [Member must satisfy enum value set: [${allowed.join(', ')}]]`;
 }
 
 export function isApiError(e: unknown): e is ApiError {
