@@ -5,7 +5,13 @@
  *                       [--rate-limit requests/s [--burst n]]
  */
 import { parseArgs } from 'node:util';
-import { startEmulator, type FeeRounding } from './index';
+import {
+  startEmulator,
+  type EmulatorOptions,
+  type FeeRounding,
+  type RateLimitConfig,
+  type RunningEmulator,
+} from './index';
 
 const USAGE = `usage: npm run emulator -- [--port 4566] [--host 127.0.0.1] [--allow-non-loopback]
        [--state FILE] [--token-ttl-ms N] [--consume-token-on-failure]
@@ -27,7 +33,11 @@ function intArg(name: string, v: string | undefined, fallback: number): number {
   return n;
 }
 
-async function main(): Promise<void> {
+function optionalIntArg(name: string, v: string | undefined): number | undefined {
+  return v === undefined ? undefined : intArg(name, v, 0);
+}
+
+function parseCliArgs() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '4566' },
@@ -45,51 +55,57 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const feeRounding = values['fee-rounding'];
-  if (feeRounding !== undefined && !['half-up', 'up', 'down'].includes(feeRounding)) {
+  return values;
+}
+
+type CliValues = ReturnType<typeof parseCliArgs>;
+
+function feeRoundingArg(v: string | undefined): FeeRounding | undefined {
+  if (v !== undefined && !['half-up', 'up', 'down'].includes(v)) {
     throw new Error('--fee-rounding must be half-up, up or down');
   }
-  const rateArg = values['rate-limit'];
-  if (values.burst !== undefined && rateArg === undefined) {
-    throw new Error('--burst needs --rate-limit');
-  }
-  const rateLimit =
-    rateArg === undefined
-      ? null
-      : {
-          rate: positiveNumberArg('rate-limit', rateArg, 0),
-          ...(values.burst !== undefined && {
-            burst: positiveNumberArg('burst', values.burst, 1),
-          }),
-        };
-  const emu = await startEmulator({
+  return v as FeeRounding | undefined;
+}
+
+function rateLimitArg(rate: string | undefined, burst: string | undefined): RateLimitConfig | null {
+  if (burst !== undefined && rate === undefined) throw new Error('--burst needs --rate-limit');
+  if (rate === undefined) return null;
+  return {
+    rate: positiveNumberArg('rate-limit', rate, 0),
+    ...(burst !== undefined && { burst: positiveNumberArg('burst', burst, 1) }),
+  };
+}
+
+/**
+ * Fee rounding and the rate limit are checked before the numbers: that order decides which error
+ * a run with several bad flags reports.
+ */
+function emulatorOptions(values: CliValues): EmulatorOptions {
+  const feeRounding = feeRoundingArg(values['fee-rounding']);
+  const rateLimit = rateLimitArg(values['rate-limit'], values.burst);
+  return {
     port: intArg('port', values.port, 4566),
     host: values.host,
     statePath: values.state,
     allowNonLoopback: values['allow-non-loopback'],
-    tokenTtlMs:
-      values['token-ttl-ms'] === undefined
-        ? undefined
-        : intArg('token-ttl-ms', values['token-ttl-ms'], 0),
+    tokenTtlMs: optionalIntArg('token-ttl-ms', values['token-ttl-ms']),
     consumeTokenOnFailure: values['consume-token-on-failure'],
-    feeRounding: feeRounding as FeeRounding | undefined,
-    listingLagMs:
-      values['listing-lag-ms'] === undefined
-        ? undefined
-        : intArg('listing-lag-ms', values['listing-lag-ms'], 0),
+    feeRounding,
+    listingLagMs: optionalIntArg('listing-lag-ms', values['listing-lag-ms']),
     normaliseReasons: values['normalise-reasons'],
     rateLimit,
-  });
+  };
+}
+
+function printBanner(emu: RunningEmulator, statePath: string | undefined): void {
   console.log(`MTurk emulator listening on ${emu.url}`);
   const limit = emu.config().rateLimit;
   if (limit) console.log(`rate limit: ${limit.rate} requests/s, burst ${limit.burst}`);
-  if (values.state) console.log(`state file: ${values.state}`);
+  if (statePath) console.log(`state file: ${statePath}`);
   console.log(`admin API: ${emu.url}/_emulator/ledger (Ctrl-C to stop)`);
+}
 
+function stopOnSignals(emu: RunningEmulator): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -105,6 +121,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const values = parseCliArgs();
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const emu = await startEmulator(emulatorOptions(values));
+  printBanner(emu, values.state);
+  stopOnSignals(emu);
 }
 
 main().catch((e: unknown) => {
