@@ -2,11 +2,13 @@
  * A local MTurk Requester emulator speaking the real AWS JSON 1.1 wire protocol, so an unmodified
  * `@aws-sdk/client-mturk` pointed at `url` works. Independent of the rest of the project.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AdminApi } from './admin';
+import { createAdminApi } from './admin-api';
 import { FaultInjector, type FaultConfig } from './faults';
 import type { FeeRounding } from './money';
-import { RateLimiter, validateRateLimit, type RateLimitConfig } from './rate-limit';
+import { RateLimiter, type RateLimitConfig } from './rate-limit';
 import { createEmulatorServer } from './server';
 import { Store } from './state';
 import type { Ledger, RuntimeConfig, SeedRequest, SeedResult } from './types';
@@ -90,12 +92,26 @@ export function isLoopbackHost(host: string): boolean {
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = opts.host ?? '127.0.0.1';
-  if (!isLoopbackHost(host) && !opts.allowNonLoopback) {
-    throw new Error(
-      `MTurk emulator refuses to listen on non-loopback host ${JSON.stringify(host)}: ` +
-        'it has no authentication. Pass allowNonLoopback: true (CLI: --allow-non-loopback) to override.',
-    );
-  }
+  refuseUnauthenticatedExposure(host, opts.allowNonLoopback);
+  const store = openStore(opts);
+  const faults = new FaultInjector();
+  const limiter = new RateLimiter();
+  limiter.configure(opts.rateLimit ?? null);
+  const admin = createAdminApi(store, faults, limiter);
+  const server = createEmulatorServer({ store, faults, limiter, admin });
+  await listenOrClose(server, store, opts.port ?? 0, host);
+  return runningEmulator(server, store, admin);
+}
+
+function refuseUnauthenticatedExposure(host: string, allowNonLoopback: boolean | undefined): void {
+  if (isLoopbackHost(host) || allowNonLoopback) return;
+  throw new Error(
+    `MTurk emulator refuses to listen on non-loopback host ${JSON.stringify(host)}: ` +
+      'it has no authentication. Pass allowNonLoopback: true (CLI: --allow-non-loopback) to override.',
+  );
+}
+
+function openStore(opts: EmulatorOptions): Store {
   const store = new Store({
     now: opts.now ?? Date.now,
     statePath: opts.statePath,
@@ -107,51 +123,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   });
   store.configure(store.config); // validates the options
   store.commit(); // a loaded state file is compacted into a fresh snapshot at once
-  const faults = new FaultInjector();
-  const limiter = new RateLimiter();
-  limiter.configure(opts.rateLimit ?? null);
-  const config = (): RuntimeConfig => ({ ...store.config, rateLimit: limiter.current() });
+  return store;
+}
 
-  // Every admin mutation is committed (persisted) before it returns.
-  const committed = <A extends unknown[], R>(fn: (...a: A) => R) => {
-    return (...a: A): R => {
-      const r = fn(...a);
-      store.commit();
-      return r;
-    };
-  };
-  const admin: AdminApi = {
-    seed: committed((req: SeedRequest) => store.seed(req)),
-    setFaults: (cfg: FaultConfig) => faults.configure(cfg),
-    faults: () => faults.current(),
-    ledger: () => store.ledger(),
-    reset: committed(() => {
-      store.reset();
-      faults.configure({});
-      limiter.refill();
-    }),
-    setBalance: committed((d: string) => store.setBalance(d)),
-    addBalance: committed((d: string) => store.addBalance(d)),
-    balance: () => store.balance(),
-    configure: (p: Partial<RuntimeConfig>) => {
-      if (p === null || typeof p !== 'object') throw new Error('config must be an object');
-      const { rateLimit, ...rest } = p;
-      // Checked before anything is applied, so a bad request changes nothing.
-      const limit = rateLimit === undefined ? undefined : validateRateLimit(rateLimit);
-      store.configure(rest);
-      if (limit !== undefined) limiter.configure(limit);
-      return config();
-    },
-    config,
-    advanceClock: committed((ms: number) => store.advanceClock(ms)),
-    now: () => store.now(),
-  };
-
-  const server = createEmulatorServer({ store, faults, limiter, admin });
+/** If the port cannot be had, the caller gets no emulator to stop: the state file is closed here. */
+async function listenOrClose(
+  server: Server,
+  store: Store,
+  port: number,
+  host: string,
+): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port ?? 0, host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -160,17 +145,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     store.close();
     throw e;
   }
-  const addr = server.address() as AddressInfo;
-  const urlHost =
-    addr.address === '0.0.0.0' || addr.address === '::'
-      ? '127.0.0.1'
-      : addr.family === 'IPv6'
-        ? `[${addr.address}]`
-        : addr.address;
+}
 
+/** A wildcard address is reachable on loopback; an IPv6 one needs brackets in a URL. */
+function urlHostOf(addr: AddressInfo): string {
+  if (addr.address === '0.0.0.0' || addr.address === '::') return '127.0.0.1';
+  return addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+}
+
+function runningEmulator(server: Server, store: Store, admin: AdminApi): RunningEmulator {
+  const addr = server.address() as AddressInfo;
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${addr.port}`,
+    url: `http://${urlHostOf(addr)}:${addr.port}`,
     port: addr.port,
     stop() {
       stopping ??= new Promise<void>((resolve) => {
@@ -188,7 +175,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     setBalance: admin.setBalance,
     addBalance: admin.addBalance,
     configure: admin.configure,
-    config,
+    config: admin.config,
     advanceClock: admin.advanceClock,
   };
 }
