@@ -97,16 +97,16 @@ export function readBonusFile(
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    return {
-      path,
-      format: 'bonus-csv',
-      skippedLines: [],
-      lines: [],
-      fileIssues: [{ line: 0, message: `cannot read ${path}: ${reason}` }],
-      warnings: [],
-    };
+    const file = emptyBonusFile(path);
+    file.fileIssues.push({ line: 0, message: `cannot read ${path}: ${reason}` });
+    return file;
   }
   return parseBonusCsv(bytes, path, limits, results);
+}
+
+/** A plain bonus file with nothing read yet: parsing fills it in, or adds file issues. */
+function emptyBonusFile(path: string): BonusFile {
+  return { path, format: 'bonus-csv', skippedLines: [], lines: [], fileIssues: [], warnings: [] };
 }
 
 function normaliseHeader(name: string): string {
@@ -180,6 +180,15 @@ interface RowSource {
   hitColumn?: number;
 }
 
+/** The columns found so far for a results file's rows, and what could not be found. */
+interface ResultsColumns {
+  header: readonly string[];
+  /** The header's line, where a missing column is reported. */
+  line: number;
+  columns: Map<Column, number>;
+  issues: CsvIssue[];
+}
+
 /**
  * The row source of a results file, or file issues saying which option is missing. Only
  * AssignmentId, WorkerId, the amount and reason (and a bonusKey column, if the requester added
@@ -191,74 +200,95 @@ function resultsSource(
   line: number,
   file: BonusFile,
 ): RowSource | undefined {
-  const issues: CsvIssue[] = [];
-  const columns = new Map<Column, number>();
-  const required = (name: string, column: Column) => {
-    const index = findColumn(header, name);
-    if (index === undefined) issues.push({ line, message: `has no ${name} column` });
-    else columns.set(column, index);
-  };
-  required('AssignmentId', 'assignmentId');
-  required('WorkerId', 'workerId');
+  const found: ResultsColumns = { header, line, columns: new Map(), issues: [] };
+  requireColumn(found, 'AssignmentId', 'assignmentId');
+  requireColumn(found, 'WorkerId', 'workerId');
   const hitColumn = findColumn(header, 'HITId');
   const bonusKey = header.findIndex((h) => normaliseHeader(h) === 'bonuskey');
-  if (bonusKey >= 0) columns.set('bonusKey', bonusKey);
+  if (bonusKey >= 0) found.columns.set('bonusKey', bonusKey);
+  const skipWhenEmpty = findAmountColumn(found, options);
+  const fixedReason = findReason(found, options);
+  if (found.issues.length > 0) {
+    file.fileIssues.push(...found.issues);
+    return undefined;
+  }
+  const source = { columns: found.columns, fixedReason, skipWhenEmpty, hitColumn };
+  file.warnings.push(describeResultsSource(header, source, options.reasonColumn));
+  return source;
+}
 
-  let skipWhenEmpty: number | undefined;
+/** What the results file is read from, and how many of its columns are left unread. */
+function describeResultsSource(
+  header: readonly string[],
+  source: RowSource,
+  reasonColumn: string | undefined,
+): string {
+  const { columns, hitColumn, skipWhenEmpty, fixedReason } = source;
+  const used = new Set([...columns.values(), ...(hitColumn === undefined ? [] : [hitColumn])]);
+  return (
+    `MTurk results file: bonus from column "${header[skipWhenEmpty!]}", reason from ` +
+    (fixedReason !== undefined ? '--reason' : `column "${reasonColumn}"`) +
+    `; ${header.length - used.size} other columns not used`
+  );
+}
+
+function requireColumn(found: ResultsColumns, name: string, column: Column): void {
+  const index = findColumn(found.header, name);
+  if (index === undefined)
+    found.issues.push({ line: found.line, message: `has no ${name} column` });
+  else found.columns.set(column, index);
+}
+
+/** The --amount-column's index, which is also the cell whose emptiness skips a row. */
+function findAmountColumn(found: ResultsColumns, options: ResultsFileOptions): number | undefined {
+  const { header, line } = found;
   if (options.amountColumn === undefined) {
-    issues.push({
+    found.issues.push({
       line: 0,
       message:
         "is MTurk's results file: name the column that holds each bonus with --amount-column " +
         `(e.g. --amount-column Answer.bonus; columns: ${header.join(', ')})`,
     });
-  } else {
-    const index = findColumn(header, options.amountColumn);
-    if (index === undefined) {
-      issues.push({
-        line,
-        message: `has no column ${JSON.stringify(options.amountColumn)} (--amount-column; columns: ${header.join(', ')})`,
-      });
-    } else {
-      columns.set('amount', index);
-      skipWhenEmpty = index;
-    }
+    return undefined;
   }
+  const index = findColumn(header, options.amountColumn);
+  if (index === undefined) {
+    found.issues.push({
+      line,
+      message: `has no column ${JSON.stringify(options.amountColumn)} (--amount-column; columns: ${header.join(', ')})`,
+    });
+    return undefined;
+  }
+  found.columns.set('amount', index);
+  return index;
+}
 
-  let fixedReason: string | undefined;
+/** Exactly one of --reason (returned, as every row's reason) and --reason-column (a column). */
+function findReason(found: ResultsColumns, options: ResultsFileOptions): string | undefined {
   if ((options.reason === undefined) === (options.reasonColumn === undefined)) {
-    issues.push({
+    found.issues.push({
       line: 0,
       message:
         "is MTurk's results file: give the reason workers see, either --reason '<text>' for " +
         'every row or --reason-column <name> (exactly one of them)',
     });
-  } else if (options.reason !== undefined) {
-    const problem = checkReason(options.reason);
-    if (problem) issues.push({ line: 0, message: `--reason ${problem}` });
-    fixedReason = options.reason;
-  } else {
-    const index = findColumn(header, options.reasonColumn!);
-    if (index === undefined) {
-      issues.push({
-        line,
-        message: `has no column ${JSON.stringify(options.reasonColumn)} (--reason-column)`,
-      });
-    } else {
-      columns.set('reason', index);
-    }
-  }
-  if (issues.length > 0) {
-    file.fileIssues.push(...issues);
     return undefined;
   }
-  const used = new Set([...columns.values(), ...(hitColumn === undefined ? [] : [hitColumn])]);
-  file.warnings.push(
-    `MTurk results file: bonus from column "${header[skipWhenEmpty!]}", reason from ` +
-      (fixedReason !== undefined ? '--reason' : `column "${options.reasonColumn}"`) +
-      `; ${header.length - used.size} other columns not used`,
-  );
-  return { columns, fixedReason, skipWhenEmpty, hitColumn };
+  if (options.reason !== undefined) {
+    const problem = checkReason(options.reason);
+    if (problem) found.issues.push({ line: 0, message: `--reason ${problem}` });
+    return options.reason;
+  }
+  const index = findColumn(found.header, options.reasonColumn!);
+  if (index === undefined) {
+    found.issues.push({
+      line: found.line,
+      message: `has no column ${JSON.stringify(options.reasonColumn)} (--reason-column)`,
+    });
+  } else {
+    found.columns.set('reason', index);
+  }
+  return undefined;
 }
 
 export function parseBonusCsv(
@@ -267,27 +297,51 @@ export function parseBonusCsv(
   limits: ValidationLimits = {},
   results: ResultsFileOptions = {},
 ): BonusFile {
-  const file: BonusFile = {
-    path,
-    format: 'bonus-csv',
-    skippedLines: [],
-    lines: [],
-    fileIssues: [],
-    warnings: [],
-  };
+  const file = emptyBonusFile(path);
+  const text = decodeText(bytes, file);
+  const records = text === undefined ? undefined : parseRecords(text, file);
+  if (records === undefined) return file;
+  const [header, ...data] = records;
+  if (!header) {
+    file.fileIssues.push({
+      line: 0,
+      message: 'is empty: expected a header row and one row per bonus',
+    });
+    return file;
+  }
+  const source = rowSource(header, results, file);
+  if (file.fileIssues.length > 0 || !source) return file;
+  checkDataLines(file, header, data, source, limits);
+  if (file.lines.length === 0) {
+    file.fileIssues.push({
+      line: 0,
+      message:
+        file.skippedLines.length > 0
+          ? `has no row with an amount (${file.skippedLines.length} rows with an empty amount cell)`
+          : 'has a header but no rows',
+    });
+  }
+  markDuplicates(file);
+  return file;
+}
+
+/** The file as text without a BOM, or undefined with a file issue when it is not UTF-8. */
+function decodeText(bytes: Buffer, file: BonusFile): string | undefined {
   const decoded = decodeUtf8(bytes);
   if ('badLine' in decoded) {
     file.fileIssues.push({
       line: decoded.badLine,
       message: 'is not valid UTF-8 (save the file as UTF-8 CSV)',
     });
-    return file;
+    return undefined;
   }
-  const text = decoded.text.replace(/^\uFEFF/, '');
+  return decoded.text.replace(/^\uFEFF/, '');
+}
 
-  let records: RawRecord[];
+/** Every record with where it ends, or undefined with a file issue when the CSV is broken. */
+function parseRecords(text: string, file: BonusFile): RawRecord[] | undefined {
   try {
-    records = parse(text, {
+    return parse(text, {
       info: true,
       relax_column_count: true,
       skip_empty_lines: true,
@@ -297,23 +351,22 @@ export function parseBonusCsv(
     const line =
       err instanceof CsvError ? Number((err as CsvError & { lines?: number }).lines ?? 0) : 0;
     file.fileIssues.push({ line, message: `is not valid CSV: ${(err as Error).message}` });
-    return file;
+    return undefined;
   }
-  const [header, ...data] = records;
-  if (!header) {
-    file.fileIssues.push({
-      line: 0,
-      message: 'is empty: expected a header row and one row per bonus',
-    });
-    return file;
-  }
+}
 
-  let source: RowSource | undefined;
+/** How to read the rows, by the header: MTurk's results file, or the plain bonus format. */
+function rowSource(
+  header: RawRecord,
+  results: ResultsFileOptions,
+  file: BonusFile,
+): RowSource | undefined {
   if (isResultsHeader(header.record)) {
     file.format = 'mturk-results';
     file.hitOfLine = new Map();
-    source = resultsSource(header.record, results, header.info.lines, file);
-  } else if (hasResultsOptions(results)) {
+    return resultsSource(header.record, results, header.info.lines, file);
+  }
+  if (hasResultsOptions(results)) {
     file.fileIssues.push({
       line: header.info.lines,
       message:
@@ -321,11 +374,19 @@ export function parseBonusCsv(
         '(a header with HITId, AssignmentId, WorkerId, AssignmentStatus); this file has the ' +
         `columns ${header.record.join(', ')}`,
     });
-  } else {
-    source = plainSource(header, file);
+    return undefined;
   }
-  if (file.fileIssues.length > 0 || !source) return file;
+  return plainSource(header, file);
+}
 
+/** Each data record checked into file.lines, or (results file, no amount) into skippedLines. */
+function checkDataLines(
+  file: BonusFile,
+  header: RawRecord,
+  data: readonly RawRecord[],
+  source: RowSource,
+  limits: ValidationLimits,
+): void {
   // csv-parse reports where a record ends; it starts after the previous one and any blank lines.
   let previousEnd = header.info.lines;
   let previousEmpty = header.info.empty_lines;
@@ -347,17 +408,6 @@ export function parseBonusCsv(
     }
     file.lines.push(checkLine(line, record, header.record.length, source, limits));
   }
-  if (file.lines.length === 0) {
-    file.fileIssues.push({
-      line: 0,
-      message:
-        file.skippedLines.length > 0
-          ? `has no row with an amount (${file.skippedLines.length} rows with an empty amount cell)`
-          : 'has a header but no rows',
-    });
-  }
-  markDuplicates(file);
-  return file;
 }
 
 /** The plain bonus format: columns found by name (see the file comment). */

@@ -198,14 +198,38 @@ async function workerPolls(client: Client, taskQueue: string): Promise<boolean |
   }
 }
 
+/** What every step of one `pay` run works from: the options, the checked file and its plan. */
+interface PayRun {
+  path: string;
+  opts: PayOptions;
+  io: CliIO;
+  print: Print;
+  resolved: ResolvedOptions;
+  concurrency: number;
+  file: BonusFile;
+  plan: BatchPlan;
+  /** The MTurk target, as the preview and the report name it. */
+  target: string;
+  reportPath: string;
+}
+
 async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Promise<number> {
   const resolved = resolveOptions(opts, io.env);
   const concurrency = parseConcurrency(opts.concurrency);
   notificationOf(opts); // bad --notify values exit 2 before anything is read
   const { file, plan } = checkFile(path, opts, resolved, print);
-  const target = describeTarget(resolved.mturk);
-  const reportPath = opts.report ?? defaultReportPath(path);
-
+  const run: PayRun = {
+    path,
+    opts,
+    io,
+    print,
+    resolved,
+    concurrency,
+    file,
+    plan,
+    target: describeTarget(resolved.mturk),
+    reportPath: opts.report ?? defaultReportPath(path),
+  };
   let client: Client;
   try {
     client = await connectClient(
@@ -216,97 +240,116 @@ async function pay(path: string, opts: PayOptions, io: CliIO, print: Print): Pro
   } catch (err) {
     // A dry run checks what it can: the file and the money need MTurk only.
     if (!opts.dryRun || !(err instanceof CliError) || err.exitCode !== ExitCode.Error) throw err;
-    await previewAndCheck(undefined, file, plan, opts, resolved, concurrency, print);
-    print.out(
-      `Temporal could not be reached (${firstLine(err.message)}), so the dry run could not check ` +
-        'whether this batch already ran or is running, nor whether some of its payments were made ' +
-        'before (a real run looks them up and pays none of them twice).',
-    );
-    print.out('Dry run: nothing was paid.');
-    return ExitCode.Ok;
+    return dryRunWithoutTemporal(run, err);
   }
   try {
-    const handle = client.workflow.getHandle<typeof payBatch>(plan.batchId);
-    const existing = await describeStatus(handle);
-
-    if (existing?.status === 'COMPLETED') {
-      print.out(
-        `Batch ${plan.batchId} already finished${existing.closeTime ? ` on ${existing.closeTime.toISOString()}` : ''}: ` +
-          'nothing is paid again.',
-      );
-      if (opts.dryRun) return ExitCode.Ok;
-      const result = (await handle.result()) as PayBatchResult;
-      checkSameTarget(result, resolved);
-      return finish(file, plan, result, { finishedEarlier: true, target, reportPath }, print);
-    }
-
-    if (existing?.status === 'RUNNING') {
-      if (opts.dryRun) {
-        print.out(
-          `Batch ${plan.batchId} is already running; see it with: temporal-mturk status ${path}`,
-        );
-        return ExitCode.Ok;
-      }
-      print.out(`Batch ${plan.batchId} is already running: following it (nothing new is started).`);
-    } else {
-      // (b) Preview. A batch that failed or was terminated starts again from here: its payments
-      // that already exist are reported, never repeated.
-      await previewAndCheck(client, file, plan, opts, resolved, concurrency, print);
-      // (c)
-      if (opts.dryRun) {
-        print.out('Dry run: nothing was paid.');
-        return ExitCode.Ok;
-      }
-      if ((await workerPolls(client, resolved.taskQueue)) === false) {
-        print.out(
-          `warning: no worker polls task queue "${resolved.taskQueue}" right now; payments start when ` +
-            'one does (temporal-mturk worker).',
-        );
-      }
-      await confirm(io, opts, plan, resolved);
-      // (d)
-      await startBatch(
-        client,
-        plan,
-        resolved,
-        concurrency,
-        opts.paymentOptions,
-        basename(path),
-        notificationOf(opts),
-      );
-      print.out(`Started batch ${plan.batchId}.`);
-    }
-
-    // (e)
-    const tty = Boolean(io.stdout.isTTY);
-    let result: PayBatchResult;
-    try {
-      result = await followBatch(client, handle, {
-        io,
-        tty,
-        total: plan.payments.length,
-        taskQueue: resolved.taskQueue,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        const failure = describeFailure(err.cause ?? err);
-        throw new CliError(
-          `batch ${plan.batchId} failed: ${failure.type ? `${failure.type}: ` : ''}${failure.message}`,
-          ExitCode.Error,
-        );
-      }
-      throw err;
-    }
-    // (f)
-    return finish(
-      file,
-      plan,
-      result,
-      { finishedEarlier: false, target, reportPath, notify: opts.notify !== undefined },
-      print,
-    );
+    return await payThroughTemporal(run, client);
   } finally {
     await client.connection.close();
+  }
+}
+
+async function dryRunWithoutTemporal(run: PayRun, connectError: CliError): Promise<number> {
+  await previewAndCheck(run, undefined);
+  run.print.out(
+    `Temporal could not be reached (${firstLine(connectError.message)}), so the dry run could not check ` +
+      'whether this batch already ran or is running, nor whether some of its payments were made ' +
+      'before (a real run looks them up and pays none of them twice).',
+  );
+  run.print.out('Dry run: nothing was paid.');
+  return ExitCode.Ok;
+}
+
+/** Reports a finished batch, follows a running one, or previews, confirms and starts one. */
+async function payThroughTemporal(run: PayRun, client: Client): Promise<number> {
+  const { opts, plan, print } = run;
+  const handle = client.workflow.getHandle<typeof payBatch>(plan.batchId);
+  const existing = await describeStatus(handle);
+  if (existing?.status === 'COMPLETED') return reportFinishedBatch(run, handle, existing.closeTime);
+  if (existing?.status === 'RUNNING') {
+    if (opts.dryRun) {
+      print.out(
+        `Batch ${plan.batchId} is already running; see it with: temporal-mturk status ${run.path}`,
+      );
+      return ExitCode.Ok;
+    }
+    print.out(`Batch ${plan.batchId} is already running: following it (nothing new is started).`);
+  } else {
+    // (b) Preview. A batch that failed or was terminated starts again from here: its payments
+    // that already exist are reported, never repeated.
+    await previewAndCheck(run, client);
+    if (opts.dryRun) {
+      print.out('Dry run: nothing was paid.');
+      return ExitCode.Ok;
+    }
+    await confirmAndStart(run, client);
+  }
+  const result = await followToResult(run, client, handle);
+  return finish(run, result, { finishedEarlier: false });
+}
+
+/** A batch that completed before this run: nothing is paid again, its result is the report. */
+async function reportFinishedBatch(
+  run: PayRun,
+  handle: WorkflowHandle<typeof payBatch>,
+  closeTime: Date | undefined,
+): Promise<number> {
+  const { plan, print } = run;
+  print.out(
+    `Batch ${plan.batchId} already finished${closeTime ? ` on ${closeTime.toISOString()}` : ''}: ` +
+      'nothing is paid again.',
+  );
+  if (run.opts.dryRun) return ExitCode.Ok;
+  const result = (await handle.result()) as PayBatchResult;
+  checkSameTarget(result, run.resolved);
+  return finish(run, result, { finishedEarlier: true });
+}
+
+/** (c) and (d): warn when no worker listens, ask the operator, start the batch. */
+async function confirmAndStart(run: PayRun, client: Client): Promise<void> {
+  const { opts, plan, resolved, print } = run;
+  if ((await workerPolls(client, resolved.taskQueue)) === false) {
+    print.out(
+      `warning: no worker polls task queue "${resolved.taskQueue}" right now; payments start when ` +
+        'one does (temporal-mturk worker).',
+    );
+  }
+  await confirm(run.io, opts, plan, resolved);
+  await startBatch(
+    client,
+    plan,
+    resolved,
+    run.concurrency,
+    opts.paymentOptions,
+    basename(run.path),
+    notificationOf(opts),
+  );
+  print.out(`Started batch ${plan.batchId}.`);
+}
+
+/** (e) The progress bar until the batch returns; a failed batch is exit 5 with its failure. */
+async function followToResult(
+  run: PayRun,
+  client: Client,
+  handle: WorkflowHandle<typeof payBatch>,
+): Promise<PayBatchResult> {
+  const { io, plan } = run;
+  try {
+    return await followBatch(client, handle, {
+      io,
+      tty: Boolean(io.stdout.isTTY),
+      total: plan.payments.length,
+      taskQueue: run.resolved.taskQueue,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      const failure = describeFailure(err.cause ?? err);
+      throw new CliError(
+        `batch ${plan.batchId} failed: ${failure.type ? `${failure.type}: ` : ''}${failure.message}`,
+        ExitCode.Error,
+      );
+    }
+    throw err;
   }
 }
 
@@ -333,15 +376,8 @@ function firstLine(text: string): string {
  * (without --allow-wait). Without Temporal (`client` undefined, dry runs only), payments made
  * before cannot be looked up, so the balance is compared with the whole batch.
  */
-async function previewAndCheck(
-  client: Client | undefined,
-  file: BonusFile,
-  plan: BatchPlan,
-  opts: PayOptions,
-  resolved: ResolvedOptions,
-  concurrency: number,
-  print: Print,
-): Promise<void> {
+async function previewAndCheck(run: PayRun, client: Client | undefined): Promise<void> {
+  const { file, plan, opts, resolved, concurrency, print } = run;
   const balanceCents = await readBalanceCents(resolved);
   let neededCents = plan.totalCents;
   let earlier: PaidEarlier | undefined;
@@ -352,7 +388,7 @@ async function previewAndCheck(
     neededCents -= earlier.cents;
   }
   printPreview(print, file, plan, {
-    target: describeTarget(resolved.mturk),
+    target: run.target,
     balanceCents,
     neededCents,
     earlier,
@@ -522,18 +558,14 @@ async function startBatch(
   }
 }
 
-function finish(
-  file: BonusFile,
-  plan: BatchPlan,
-  result: PayBatchResult,
-  ctx: { finishedEarlier: boolean; target: string; reportPath: string; notify?: boolean },
-  print: Print,
-): number {
-  const report = buildReport(file, plan, batchResultRows(plan.rows, result), {
+/** (f) Rows not paid, the summary, the report file; exit 0 only when every row is paid. */
+function finish(run: PayRun, result: PayBatchResult, how: { finishedEarlier: boolean }): number {
+  const { plan, print, reportPath } = run;
+  const report = buildReport(run.file, plan, batchResultRows(plan.rows, result), {
     batchId: plan.batchId,
-    target: ctx.target,
-    finishedEarlier: ctx.finishedEarlier,
-    notify: ctx.notify,
+    target: run.target,
+    finishedEarlier: how.finishedEarlier,
+    notify: run.opts.notify !== undefined,
   });
   const notPaid = report.rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');
   for (const row of notPaid.slice(0, MAX_LISTED_ROWS)) {
@@ -543,7 +575,7 @@ function finish(
     print.out(`... and ${notPaid.length - MAX_LISTED_ROWS} more rows not paid (all in the report)`);
   }
   for (const line of summaryLines(report.summary)) print.out(line);
-  writeReport(ctx.reportPath, report);
-  print.out(`report: ${ctx.reportPath}`);
+  writeReport(reportPath, report);
+  print.out(`report: ${reportPath}`);
   return report.summary.allPaid ? ExitCode.Ok : ExitCode.NotAllPaid;
 }

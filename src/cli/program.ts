@@ -52,8 +52,20 @@ function addCommonOptions(command: Command): Command {
     .option('--max-bonus <dollars>', 'largest bonus accepted (default: 100.00)');
 }
 
-export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
-  const program = new Command('temporal-mturk')
+type SetExitCode = (code: number) => void;
+
+export function buildProgram(io: CliIO, setExitCode: SetExitCode): Command {
+  const program = rootCommand(io);
+  addPayCommand(program, io, setExitCode);
+  addStatusCommand(program, io, setExitCode);
+  addAuditCommand(program, io, setExitCode);
+  addPayUnderNewTokenCommand(program, io, setExitCode);
+  addWorkerCommand(program, io, setExitCode);
+  return program;
+}
+
+function rootCommand(io: CliIO): Command {
+  return new Command('temporal-mturk')
     .description(
       'Pay Amazon Mechanical Turk bonuses from a CSV file, exactly once, through Temporal.',
     )
@@ -64,7 +76,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     })
     .addHelpText('after', ENVIRONMENT_HELP)
     .exitOverride();
+}
 
+function addPayCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   addCommonOptions(
     addResultsFileOptions(program.command('pay'))
       .argument(
@@ -90,7 +104,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action(async (file: string, options: PayOptions) => {
     setExitCode(await runPay(file, options, io));
   });
+}
 
+function addStatusCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   addCommonOptions(
     addResultsFileOptions(program.command('status'))
       .argument('<file-or-batch-id>', 'the CSV file given to pay, or a batch ID (mturk-batch/...)')
@@ -98,7 +114,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action(async (target: string, options: StatusOptions) => {
     setExitCode(await runStatus(target, options, io));
   });
+}
 
+function addAuditCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   addResultsFileOptions(
     program
       .command('audit')
@@ -123,7 +141,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action(async (file: string | undefined, options: AuditOptions) => {
     setExitCode(await runAudit(file, options, io));
   });
+}
 
+function addPayUnderNewTokenCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   addCommonOptions(
     program
       .command('pay-under-new-token')
@@ -137,6 +157,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action(async (workflowId: string, options: NewTokenOptions) => {
     setExitCode(await runPayUnderNewToken(workflowId, options, io));
   });
+}
+
+function addWorkerCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   addCommonOptions(
     program
       .command('worker')
@@ -148,8 +171,6 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action(async (options: WorkerOptions) => {
     setExitCode(await runWorker(options, io));
   });
-
-  return program;
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {

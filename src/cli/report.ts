@@ -8,7 +8,7 @@ import { stringify } from 'csv-stringify/sync';
 import { mturkFeeCents, parseDollarsToCents } from '../common/money';
 import type { BatchRowResult, BatchRowStatus } from '../common/batch';
 import { dollars, type BatchPlan } from './batch-plan';
-import type { BonusFile } from './csv-input';
+import type { BonusFile, CsvLine } from './csv-input';
 
 export type ReportStatus = BatchRowStatus | 'invalid' | 'duplicate';
 
@@ -110,63 +110,105 @@ export function buildReport(
   results: readonly BatchRowResult[],
   context: ReportContext,
 ): Report {
+  const resultOfLine = resultsByLine(plan, results);
+  const rows = file.lines.map((entry) => reportRow(entry, resultOfLine, context));
+  return { summary: summarise(file, plan, rows, resultOfLine, context), rows };
+}
+
+/** The batch's result of each payment, by the file line the payment came from. */
+function resultsByLine(
+  plan: BatchPlan,
+  results: readonly BatchRowResult[],
+): Map<number, BatchRowResult> {
   const resultOfLine = new Map<number, BatchRowResult>();
   plan.payments.forEach((payment, index) => {
     const result = results[index];
     if (result) resultOfLine.set(payment.line, result);
   });
-  const rows: ReportRow[] = file.lines.map((entry) => {
-    const base = {
-      line: entry.line,
-      assignmentId: entry.cells.assignmentId ?? '',
-      workerId: entry.cells.workerId ?? '',
-      amount: entry.request?.bonusAmount ?? entry.cells.amount ?? '',
-      foundBy: '',
-      requestId: '',
-      workflowId: '',
-      token: '',
-      notification: '',
-      error: '',
-    };
-    if (entry.kind === 'invalid') {
-      const error = entry.issues
-        .map((i) => (i.column ? `${i.column} ${i.message}` : i.message))
-        .join('; ');
-      return { ...base, status: 'invalid', error };
-    }
-    const sourceLine = entry.kind === 'duplicate' ? entry.sameAs! : entry.line;
-    const result = resultOfLine.get(sourceLine);
-    if (!result) return { ...base, status: 'pending', error: 'not part of the batch result' };
-    if (entry.kind === 'duplicate') {
-      return {
-        ...base,
-        status: 'duplicate',
-        workflowId: result.workflowId,
-        error: `repeats line ${sourceLine} (${result.status} there); paid at most once`,
-      };
-    }
-    const paidByEarlierRun = context.finishedEarlier && result.status === 'paid';
-    const status: ReportStatus = paidByEarlierRun ? 'already-paid' : result.status;
-    const error = result.error ?? result.errorType ?? '';
+  return resultOfLine;
+}
+
+/** The line whose payment decides this line's fate: a repeat shares the first line's payment. */
+function paymentLine(entry: CsvLine): number {
+  return entry.kind === 'duplicate' ? entry.sameAs! : entry.line;
+}
+
+type ReportRowBase = Omit<ReportRow, 'status'>;
+
+function reportRow(
+  entry: CsvLine,
+  resultOfLine: ReadonlyMap<number, BatchRowResult>,
+  context: ReportContext,
+): ReportRow {
+  const base: ReportRowBase = {
+    line: entry.line,
+    assignmentId: entry.cells.assignmentId ?? '',
+    workerId: entry.cells.workerId ?? '',
+    amount: entry.request?.bonusAmount ?? entry.cells.amount ?? '',
+    foundBy: '',
+    requestId: '',
+    workflowId: '',
+    token: '',
+    notification: '',
+    error: '',
+  };
+  if (entry.kind === 'invalid') return invalidRow(base, entry);
+  const sourceLine = paymentLine(entry);
+  const result = resultOfLine.get(sourceLine);
+  if (!result) return { ...base, status: 'pending', error: 'not part of the batch result' };
+  if (entry.kind === 'duplicate') {
     return {
       ...base,
-      status,
-      foundBy: paidByEarlierRun ? 'workflow' : (result.foundBy ?? ''),
-      notification: notificationOf(result, status, context),
-      requestId: result.requestId ?? '',
+      status: 'duplicate',
       workflowId: result.workflowId,
-      token: result.token ?? '',
-      error: result.errorType && result.error ? `${result.errorType}: ${result.error}` : error,
+      error: `repeats line ${sourceLine} (${result.status} there); paid at most once`,
     };
-  });
+  }
+  return paymentRow(base, result, context);
+}
 
+function invalidRow(base: ReportRowBase, entry: CsvLine): ReportRow {
+  const error = entry.issues
+    .map((i) => (i.column ? `${i.column} ${i.message}` : i.message))
+    .join('; ');
+  return { ...base, status: 'invalid', error };
+}
+
+/** A line the batch paid (or tried to): its outcome and receipts. */
+function paymentRow(
+  base: ReportRowBase,
+  result: BatchRowResult,
+  context: ReportContext,
+): ReportRow {
+  const paidByEarlierRun = context.finishedEarlier && result.status === 'paid';
+  const status: ReportStatus = paidByEarlierRun ? 'already-paid' : result.status;
+  const error = result.error ?? result.errorType ?? '';
+  return {
+    ...base,
+    status,
+    foundBy: paidByEarlierRun ? 'workflow' : (result.foundBy ?? ''),
+    notification: notificationOf(result, status, context),
+    requestId: result.requestId ?? '',
+    workflowId: result.workflowId,
+    token: result.token ?? '',
+    error: result.errorType && result.error ? `${result.errorType}: ${result.error}` : error,
+  };
+}
+
+function summarise(
+  file: BonusFile,
+  plan: BatchPlan,
+  rows: readonly ReportRow[],
+  resultOfLine: ReadonlyMap<number, BatchRowResult>,
+  context: ReportContext,
+): ReportSummary {
   const count = (status: ReportStatus) => rows.filter((r) => r.status === status).length;
   const foundBy = (how: string) =>
     rows.filter((r) => r.status === 'already-paid' && r.foundBy === how).length;
   const paidNowCents = rows
     .filter((r) => r.status === 'paid')
     .map((r) => parseDollarsToCents(r.amount));
-  const summary: ReportSummary = {
+  return {
     file: file.path,
     batchId: context.batchId,
     target: context.target,
@@ -189,15 +231,17 @@ export function buildReport(
     duplicates: count('duplicate'),
     paidNow: dollars(paidNowCents.reduce((a, b) => a + b, 0)),
     feesNow: dollars(paidNowCents.reduce((a, b) => a + mturkFeeCents(b), 0)),
-    allPaid: file.lines.every((entry) => {
-      if (entry.kind === 'invalid') return false;
-      const status = resultOfLine.get(
-        entry.kind === 'duplicate' ? entry.sameAs! : entry.line,
-      )?.status;
-      return status === 'paid' || status === 'already-paid';
-    }),
+    allPaid: allPaid(file, resultOfLine),
   };
-  return { summary, rows };
+}
+
+/** Every line is paid, already paid, or a repeat of one that is. */
+function allPaid(file: BonusFile, resultOfLine: ReadonlyMap<number, BatchRowResult>): boolean {
+  return file.lines.every((entry) => {
+    if (entry.kind === 'invalid') return false;
+    const status = resultOfLine.get(paymentLine(entry))?.status;
+    return status === 'paid' || status === 'already-paid';
+  });
 }
 
 export function summaryLines(s: ReportSummary): string[] {
