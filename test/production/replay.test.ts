@@ -22,6 +22,20 @@ function load(file: string): unknown {
   return JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'));
 }
 
+/**
+ * Checks that the recorded file is a first run that met a payment payBonus made before (that
+ * child's start failed: its ID was taken) and continued as new; returns the next run's input.
+ */
+function firstRunAfterEarlierPayment<T>(file: string): T {
+  expect(files).toContain(file);
+  const history = loadHistory(file);
+  expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+  expect(history.events.map((e) => e.eventType)).toContain(
+    'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED',
+  );
+  return continuedAsNewInput<T>(history);
+}
+
 beforeAll(() => {
   // Replays log their own nondeterminism at WARN; the assertions say what matters.
   try {
@@ -50,14 +64,8 @@ describe('recorded histories', () => {
   });
 
   it('include a payBatch run that continued as new', () => {
-    expect(files).toContain(PAY_BATCH_CAN_HISTORY);
-    const history = loadHistory(PAY_BATCH_CAN_HISTORY);
-    expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     // The row payBonus paid before went through paymentOutcome; the others were started here.
-    expect(history.events.map((e) => e.eventType)).toContain(
-      'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED',
-    );
-    const next = continuedAsNewInput<PayBatchInput>(history);
+    const next = firstRunAfterEarlierPayment<PayBatchInput>(PAY_BATCH_CAN_HISTORY);
     expect(next.carried).toMatchObject({ next: 3, run: 1, outcomes: { statuses: 'app..' } });
   });
 
