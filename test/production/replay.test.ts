@@ -9,13 +9,22 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ApproveAndBonusWorkflowInput, PayBatchInput } from '../../src/workflows';
+import type {
+  ApproveAndBonusWorkflowInput,
+  PayBatchInput,
+  ReviewHitInput,
+} from '../../src/workflows';
 import { PREPATCH_KEYED_CAN_HISTORY, continuedAsNewInput, loadHistory } from '../harness/histories';
 import { workflowBundle } from '../harness/mturk';
 
 const HISTORIES = path.join(__dirname, '..', 'histories');
 /** payBatch's first run: a row paid earlier by payBonus, state checks, continue-as-new. */
 const PAY_BATCH_CAN_HISTORY = 'pay-batch-continued-as-new-v1.json';
+/**
+ * reviewHit's first run, recorded from the code before its AssignmentReviewer / ReviewState
+ * refactor (7dc778f): a payment payBonus made before the review, a new child, continue-as-new.
+ */
+const REVIEW_HIT_CAN_HISTORY = 'review-hit-earlier-continued-as-new-v1.json';
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
 function load(file: string): unknown {
@@ -67,6 +76,17 @@ describe('recorded histories', () => {
     // The row payBonus paid before went through paymentOutcome; the others were started here.
     const next = firstRunAfterEarlierPayment<PayBatchInput>(PAY_BATCH_CAN_HISTORY);
     expect(next.carried).toMatchObject({ next: 3, run: 1, outcomes: { statuses: 'app..' } });
+  });
+
+  it('include a reviewHit run that found an earlier payment and continued as new', () => {
+    // The payment payBonus made first went through workflowOutcome: the review reports `earlier`.
+    const next = firstRunAfterEarlierPayment<ReviewHitInput>(REVIEW_HIT_CAN_HISTORY);
+    expect(next.carried?.seen).toEqual(['RECORDREVIEW11', 'RECORDREVIEW12']);
+    expect(next.carried?.outcomes).toMatchObject([
+      { assignmentId: 'RECORDREVIEW11', status: 'done', earlier: true },
+      { assignmentId: 'RECORDREVIEW12', status: 'done' },
+    ]);
+    expect(next.carried?.outcomes[1]).not.toHaveProperty('earlier');
   });
 
   it('all replay against the current workflow code', async () => {
