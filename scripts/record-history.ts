@@ -36,6 +36,8 @@ import { fundsAddedSignal, payBatch, payUnderNewTokenSignal, statusQuery } from 
 const TASK_QUEUE = 'record-history';
 const DECISION_QUEUE = 'record-history-decisions';
 const fast = { retryInitialInterval: '100ms', retryMaximumInterval: '1s' };
+/** Paid by payBonus before review-hit-earlier-continued-as-new-v1, which decides the same. */
+const EARLIER_BONUS = { bonusAmount: '1.25', reason: 'Paid before the review' };
 
 interface Context {
   client: Client;
@@ -233,12 +235,64 @@ const scenarios: Record<string, (ctx: Context) => Promise<string | RecordedRun>>
     await handle.result();
     return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
   },
+
+  /**
+   * reviewHit's first run, which continues as new after its first two assignments: one that
+   * payBonus paid before the review (the child's start fails as already started and the
+   * workflowOutcome activity reports that payment: `earlier: true`) and one paid by a new
+   * child, both children with the MTurk* search attributes. The next run reviews the rest.
+   */
+  async 'review-hit-earlier-continued-as-new-v1'({ client, emu }) {
+    const { hits } = emu.seed({
+      balance: '100.00',
+      hits: [
+        {
+          hitId: 'RECORDHIT02',
+          // RECORDREVIEW11-14, decided as DECISIONS says for each worker.
+          assignments: ['ARECORDEARLIER', 'ARECORDBONUS', 'ARECORDAPPROVE', 'ARECORDREJECT'].map(
+            (workerId, i) => ({ assignmentId: `RECORDREVIEW1${i + 1}`, workerId }),
+          ),
+        },
+      ],
+    });
+    const earlier = await payBonus(
+      client,
+      { assignmentId: 'RECORDREVIEW11', workerId: 'ARECORDEARLIER', ...EARLIER_BONUS },
+      { taskQueue: TASK_QUEUE, workflowOptions: fast },
+    );
+    await earlier.result();
+    const handle = await startReviewHit(
+      client,
+      {
+        hitId: hits[0]!.hitId,
+        decisionActivity: 'decide',
+        decisionTaskQueue: DECISION_QUEUE,
+        // payBonus approved the first assignment: list it too, so its decision meets that payment.
+        statuses: ['Submitted', 'Approved'],
+        concurrency: 2,
+        paymentOptions: fast,
+        searchAttributes: true,
+        // Passed while the first two assignments are in flight: the third waits for them, then
+        // the run continues as new and the next run reviews the rest.
+        continueAsNewAfterEvents: 20,
+      },
+      { taskQueue: TASK_QUEUE },
+    );
+    const result = await handle.result();
+    const found = result.outcomes.find((o) => o.assignmentId === 'RECORDREVIEW11');
+    if (!found?.earlier || found.status !== 'done') {
+      throw new Error(`expected the payBonus payment as earlier: ${JSON.stringify(found)}`);
+    }
+    return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+  },
 };
 
 const DECISIONS: Record<string, ReviewDecision> = {
   ARECORDAPPROVE: { action: 'approve' },
   ARECORDREJECT: { action: 'reject', requesterFeedback: 'The answers were empty' },
   ARECORDBONUS: { action: 'approve-and-bonus', bonusAmount: '0.75', reason: 'Great detail' },
+  // The same payment payBonus made before the review, so the review finds it, not a conflict.
+  ARECORDEARLIER: { action: 'approve-and-bonus', ...EARLIER_BONUS },
 };
 
 async function main(): Promise<void> {

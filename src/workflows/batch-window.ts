@@ -26,13 +26,13 @@ import {
 } from '../common/batch';
 import { durationMs } from '../common/durations';
 import { describeFailure } from '../common/failures';
-import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
 import type { ApproveAndBonusInput } from '../common/types';
 import type { ApproveAndBonusOptions } from '../common/workflow-options';
 import { awaitingCallOptions, displayReadOptions, retryPolicy } from './activity-options';
 import { approveAndBonus, fundsAddedSignal } from './approve-and-bonus';
 import { paidOutcome, paymentConflict } from './batch-outcomes';
 import type { BatchState } from './batch-state';
+import { paymentSearchAttributes } from './payment-child';
 
 export const DEFAULT_CONTINUE_AS_NEW_EVERY = 500;
 /** A backstop; continueAsNewEvery normally triggers long before. */
@@ -214,13 +214,7 @@ export class PaymentWindow {
       // Cancelling the batch stops new payments; one already started still finishes.
       cancellationType: ChildWorkflowCancellationType.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      ...(this.input.searchAttributes && {
-        typedSearchAttributes: [
-          { key: MTurkAssignmentId, value: request.assignmentId },
-          { key: MTurkWorkerId, value: request.workerId },
-          { key: MTurkBonusState, value: 'started' },
-        ],
-      }),
+      ...paymentSearchAttributes(this.input.searchAttributes, request),
     });
   }
 

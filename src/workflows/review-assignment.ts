@@ -28,13 +28,13 @@ import type {
   ReviewHitInput,
   ReviewOutcome,
 } from '../common/review-types';
-import { MTurkAssignmentId, MTurkBonusState, MTurkWorkerId } from '../common/search-attributes';
 import type { ApproveAndBonusResult, ApproveAssignmentResult } from '../common/types';
 import type { ApproveAndBonusOptions } from '../common/workflow-options';
 import { approvalWorkflowId, bonusWorkflowId, rejectionWorkflowId } from '../common/workflow-ids';
 import { awaitingCallOptions, retryPolicy } from './activity-options';
 import { approveAndBonus } from './approve-and-bonus';
 import { approveAssignment, rejectAssignment } from './assignment-actions';
+import { paymentSearchAttributes } from './payment-child';
 import { checkDecision } from './review-decision';
 
 const EXISTING_WAIT_SECONDS = 300;
@@ -245,13 +245,7 @@ export class AssignmentReviewer {
               options: this.paymentOptions,
             },
           ],
-          ...(this.searchAttributes && {
-            typedSearchAttributes: [
-              { key: MTurkAssignmentId, value: a.assignmentId },
-              { key: MTurkWorkerId, value: a.workerId },
-              { key: MTurkBonusState, value: 'started' },
-            ],
-          }),
+          ...paymentSearchAttributes(this.searchAttributes, a),
         }),
       readPayment(a, workflowId, payment.bonusAmount),
     );
