@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { FaultConfig, Ledger, SeedRequest, SeedResult } from '../../src/emulator';
+import { killOnExit } from '../../tools/kill-on-exit';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -27,21 +28,6 @@ export interface ManagedProcess {
   readonly done: boolean;
   /** Sends `signal` (default SIGKILL) and waits for the exit; SIGKILL after `graceMs`. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<Exit>;
-}
-
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Children never outlive the campaign, even when it dies of an uncaught error. */
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
 }
 
 export interface SpawnOptions {
@@ -76,7 +62,7 @@ export function spawnManaged(
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(child);
+  killOnExit(child);
   const chunks: string[] = [];
   let log: WriteStream | undefined;
   if (opts.logFile) log = createWriteStream(opts.logFile, { flags: 'a' });

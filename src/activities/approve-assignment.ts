@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
 import type { ApproveAssignmentInput, ApproveAssignmentResult } from '../common/types';
 import { validateApproveAssignmentInput } from '../common/validation';
-import { classifyMTurkError } from '../mturk/errors';
+import { assignmentStateRefusal } from '../mturk/errors';
 import type { MTurkActivityContext } from './mturk-deps';
 import { readAssignment } from './read-assignment';
 
@@ -116,14 +116,7 @@ async function approve(
     });
     return { status: 'approved', assignmentId, ...(requestId !== undefined && { requestId }) };
   } catch (err) {
-    const classification = classifyMTurkError(err, {
-      operation: 'ApproveAssignment',
-      assignmentId,
-    });
-    if (classification.retryable) throw err;
-    if (classification.failure.type === FailureType.AssignmentNotApprovable) {
-      throw new NotApprovableNow(classification.failure);
-    }
-    throw classification.failure;
+    const refusal = assignmentStateRefusal(err, { operation: 'ApproveAssignment', assignmentId });
+    throw new NotApprovableNow(refusal);
   }
 }

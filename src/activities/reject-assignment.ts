@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, invalidBonusRequest, type ValidationIssue } from '../common/errors';
 import type { RejectAssignmentInput, RejectAssignmentResult } from '../common/review-types';
 import { checkAssignmentId, checkRequesterFeedback } from '../common/validation';
-import { classifyMTurkError } from '../mturk/errors';
+import { assignmentStateRefusal } from '../mturk/errors';
 import { readAssignment } from './read-assignment';
 import type { ReviewMTurkContext } from './review-deps';
 
@@ -34,20 +34,13 @@ export async function rejectAssignment(
     mturk.logger().info('MTurk assignment rejected', { assignmentId, requestId });
     return { status: 'rejected', assignmentId, ...(requestId !== undefined && { requestId }) };
   } catch (err) {
-    const classification = classifyMTurkError(err, {
-      operation: 'RejectAssignment',
-      assignmentId,
-    });
-    if (classification.retryable) throw err;
+    assignmentStateRefusal(err, { operation: 'RejectAssignment', assignmentId });
     // Wrong state after we saw Submitted: an earlier attempt may have rejected it meanwhile.
-    if (classification.failure.type === FailureType.AssignmentNotApprovable) {
-      const current = await readAssignment(mturk.client, assignmentId);
-      if (current.AssignmentStatus === 'Rejected') {
-        return { status: 'already-rejected', assignmentId };
-      }
-      throw notRejectable(assignmentId, current.AssignmentStatus);
+    const current = await readAssignment(mturk.client, assignmentId);
+    if (current.AssignmentStatus === 'Rejected') {
+      return { status: 'already-rejected', assignmentId };
     }
-    throw classification.failure;
+    throw notRejectable(assignmentId, current.AssignmentStatus);
   }
 }
 

@@ -255,6 +255,23 @@ export function classifyMTurkError(
 }
 
 /** Throws what Temporal should see: the original error if retryable, else the typed failure. */
+/**
+ * For approve and reject: MTurk's refusal because of the assignment's state (typed
+ * AssignmentNotApprovable), which the caller answers by reading the assignment again. Anything
+ * else is rethrown as rethrowMTurkError would.
+ */
+export function assignmentStateRefusal(
+  err: unknown,
+  context: MTurkErrorContext,
+): ApplicationFailure {
+  const classification = classifyMTurkError(err, context);
+  if (classification.retryable) throw err;
+  if (classification.failure.type === FailureType.AssignmentNotApprovable) {
+    return classification.failure;
+  }
+  throw classification.failure;
+}
+
 export function rethrowMTurkError(err: unknown, context: MTurkErrorContext): never {
   const classification = classifyMTurkError(err, context);
   if (classification.retryable) throw err;

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { resolveTemporalCli, type ResolvedCli } from './temporal-cli';
+import { killOnExit } from '../kill-on-exit';
 
 export interface DevServerOptions {
   /** gRPC port; 0 or absent picks a free loopback port. */
@@ -82,20 +83,6 @@ function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
       resolve();
     });
   });
-}
-
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function trackChild(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Never leave a server behind, even when the owner dies of an uncaught error.
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
 }
 
 /**
@@ -191,7 +178,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const args = devServerArgs({ ...opts, port, namespace, metricsPort: await freePort() });
 
   const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  trackChild(child);
+  killOnExit(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
