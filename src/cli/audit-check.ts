@@ -119,8 +119,22 @@ export interface AuditInput {
 }
 
 export function auditLedger(input: AuditInput): AuditResult {
-  const rows: AuditRow[] = [];
-  const fromBonus = (b: ListedBonus, status: AuditStatus, detail: string): AuditRow => ({
+  const { originals, duplicates, duplicateRows } = findDuplicates(input.listed);
+  const file = input.asked
+    ? matchFile({ ...input, asked: input.asked }, originals, duplicates)
+    : { rows: originals.map((b) => rowOfBonus(b, 'listed', '')), summary: {} };
+  const rows = [...duplicateRows, ...file.rows].sort(compareRows);
+  const summary: AuditSummary = {
+    listed: total(input.listed.map((b) => b.amountCents)),
+    duplicates: total(duplicates.map((b) => b.amountCents)),
+    discrepancies: rows.filter((r) => !CLEAN_STATUSES.has(r.status)).length,
+    ...file.summary,
+  };
+  return { rows, summary };
+}
+
+function rowOfBonus(b: ListedBonus, status: AuditStatus, detail: string): AuditRow {
+  return {
     status,
     ...(b.hitId !== undefined && { hitId: b.hitId }),
     assignmentId: b.assignmentId,
@@ -129,15 +143,41 @@ export function auditLedger(input: AuditInput): AuditResult {
     reason: b.reason,
     ...(b.grantTime !== undefined && { grantTime: b.grantTime }),
     detail,
-  });
+  };
+}
 
-  // Duplicates: the ledger alone decides.
-  const firstOf = new Map<string, ListedBonus>();
+function rowOfAsked(
+  r: AskedBonus,
+  status: AuditStatus,
+  detail: string,
+  hitOfAssignment: AuditInput['hitOfAssignment'],
+): AuditRow {
+  const hitId = hitOfAssignment?.get(r.assignmentId);
+  return {
+    status,
+    line: r.line,
+    ...(hitId !== undefined && { hitId }),
+    assignmentId: r.assignmentId,
+    workerId: r.workerId,
+    askedCents: r.amountCents,
+    reason: r.reason,
+    detail,
+  };
+}
+
+/** The ledger alone decides: the first copy of a bonus is the original, every later one a duplicate. */
+function findDuplicates(listed: readonly ListedBonus[]): {
+  originals: ListedBonus[];
+  duplicates: ListedBonus[];
+  duplicateRows: AuditRow[];
+} {
   const copies = new Map<string, number>();
+  for (const b of listed) copies.set(bonusKey(b), (copies.get(bonusKey(b)) ?? 0) + 1);
+  const firstOf = new Map<string, ListedBonus>();
   const originals: ListedBonus[] = [];
   const duplicates: ListedBonus[] = [];
-  for (const b of input.listed) copies.set(bonusKey(b), (copies.get(bonusKey(b)) ?? 0) + 1);
-  for (const b of input.listed) {
+  const duplicateRows: AuditRow[] = [];
+  for (const b of listed) {
     const key = bonusKey(b);
     const first = firstOf.get(key);
     if (!first) {
@@ -146,8 +186,8 @@ export function auditLedger(input: AuditInput): AuditResult {
       continue;
     }
     duplicates.push(b);
-    rows.push(
-      fromBonus(
+    duplicateRows.push(
+      rowOfBonus(
         b,
         'duplicate',
         `paid ${copies.get(key)} times: same assignment, worker, amount and reason as the bonus ` +
@@ -155,169 +195,173 @@ export function auditLedger(input: AuditInput): AuditResult {
       ),
     );
   }
+  return { originals, duplicates, duplicateRows };
+}
 
-  const summary: AuditSummary = {
-    listed: total(input.listed.map((b) => b.amountCents)),
-    duplicates: total(duplicates.map((b) => b.amountCents)),
-    discrepancies: 0,
-  };
-
-  if (!input.asked) {
-    for (const b of originals) rows.push(fromBonus(b, 'listed', ''));
-  } else {
-    matchFile(input, originals, duplicates, rows, summary, fromBonus);
-  }
-  summary.discrepancies = rows.filter((r) => !CLEAN_STATUSES.has(r.status)).length;
-  rows.sort(
-    (a, b) =>
-      cmp(a.workerId, b.workerId) ||
-      cmp(a.assignmentId, b.assignmentId) ||
-      // The overpaid total of a pair after its bonuses, which explain it.
-      Number(a.status === 'overpaid') - Number(b.status === 'overpaid') ||
-      (a.line ?? Infinity) - (b.line ?? Infinity) ||
-      cmp(a.grantTime ?? '', b.grantTime ?? ''),
+/** By worker, assignment, then file line / grant time. */
+function compareRows(a: AuditRow, b: AuditRow): number {
+  return (
+    cmp(a.workerId, b.workerId) ||
+    cmp(a.assignmentId, b.assignmentId) ||
+    // The overpaid total of a pair after its bonuses, which explain it.
+    Number(a.status === 'overpaid') - Number(b.status === 'overpaid') ||
+    (a.line ?? Infinity) - (b.line ?? Infinity) ||
+    cmp(a.grantTime ?? '', b.grantTime ?? '')
   );
-  return { rows, summary };
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+type FileSummary = Required<
+  Pick<
+    AuditSummary,
+    | 'asked'
+    | 'paidAsAsked'
+    | 'missing'
+    | 'wrongAmount'
+    | 'reasonDiffers'
+    | 'notInFile'
+    | 'overpaid'
+    | 'unknownAssignments'
+  >
+>;
+
+// MTurk's listing may be eventually consistent: a just-paid bonus can be absent a while.
+const MISSING_DETAIL =
+  "not in MTurk's ledger (a bonus paid in the last minutes may not be listed yet: audit again before paying it)";
+
 function matchFile(
-  input: AuditInput,
+  input: AuditInput & { asked: readonly AskedBonus[] },
   originals: readonly ListedBonus[],
   duplicates: readonly ListedBonus[],
-  rows: AuditRow[],
-  summary: AuditSummary,
-  fromBonus: (b: ListedBonus, status: AuditStatus, detail: string) => AuditRow,
-): void {
-  const asked = input.asked!;
-  const unknownLines = new Set((input.unknown ?? []).map((u) => u.row.line));
-  const fromRow = (r: AskedBonus, status: AuditStatus, detail: string): AuditRow => {
-    const hitId = input.hitOfAssignment?.get(r.assignmentId);
-    return {
-      status,
-      line: r.line,
-      ...(hitId !== undefined && { hitId }),
-      assignmentId: r.assignmentId,
-      workerId: r.workerId,
-      askedCents: r.amountCents,
-      reason: r.reason,
-      detail,
-    };
-  };
-
-  // Per (assignment, worker): the rows asking and the bonuses paid (first copies only).
-  const open = new Map<string, ListedBonus[]>();
-  for (const b of originals) {
-    const key = pairKey(b.assignmentId, b.workerId);
-    open.set(key, [...(open.get(key) ?? []), b]);
-  }
-  const take = (r: AskedBonus, fits: (b: ListedBonus) => boolean): ListedBonus | undefined => {
-    const list = open.get(pairKey(r.assignmentId, r.workerId)) ?? [];
-    const index = list.findIndex(fits);
-    return index < 0 ? undefined : list.splice(index, 1)[0];
-  };
-  const pending = asked.filter((r) => !unknownLines.has(r.line));
-  const sameReason = (r: AskedBonus) => (b: ListedBonus) =>
-    normaliseReason(b.reason) === normaliseReason(r.reason);
-
-  let paidAsAsked = 0;
-  let wrongAmount = 0;
-  let reasonDiffers = 0;
-  const missing: AskedBonus[] = [];
-  const passes: [
-    (r: AskedBonus) => (b: ListedBonus) => boolean,
-    (r: AskedBonus, b: ListedBonus) => void,
-  ][] = [
-    [
-      (r) => (b) => b.amountCents === r.amountCents && sameReason(r)(b),
-      (r, b) => {
-        paidAsAsked += 1;
-        rows.push({ ...fromBonus(b, 'paid', ''), line: r.line, askedCents: r.amountCents });
-      },
-    ],
-    [
-      sameReason,
-      (r, b) => {
-        wrongAmount += 1;
-        rows.push({
-          ...fromBonus(
-            b,
-            'wrong-amount',
-            `line ${r.line} asks ${dollars(r.amountCents)}, MTurk paid ${dollars(b.amountCents)}`,
-          ),
-          line: r.line,
-          askedCents: r.amountCents,
-        });
-      },
-    ],
-    [
-      (r) => (b) => b.amountCents === r.amountCents,
-      (r, b) => {
-        reasonDiffers += 1;
-        rows.push({
-          ...fromBonus(
-            b,
-            'reason-differs',
-            `line ${r.line} asks the same amount with reason ${JSON.stringify(r.reason)}: the same payment, or another one?`,
-          ),
-          line: r.line,
-          askedCents: r.amountCents,
-        });
-      },
-    ],
+): { rows: AuditRow[]; summary: FileSummary } {
+  const unknown = input.unknown ?? [];
+  const unknownLines = new Set(unknown.map((u) => u.row.line));
+  const open = bonusesByPair(originals);
+  const { matched, left } = matchRows(
+    input.asked.filter((r) => !unknownLines.has(r.line)),
+    open,
+  );
+  // What the rows did not take: paid, but not asked for.
+  const notInFile = [...open.values()].flat();
+  const overpaid = overpaidPairs([...originals, ...duplicates], input.asked);
+  const rowOf = (r: AskedBonus, status: AuditStatus, detail: string) =>
+    rowOfAsked(r, status, detail, input.hitOfAssignment);
+  const rows = [
+    ...matched,
+    ...left.map((r) => rowOf(r, 'missing', MISSING_DETAIL)),
+    ...unknown.map((u) => rowOf(u.row, 'unknown-assignment', u.message)),
+    ...notInFile.map((b) =>
+      rowOfBonus(b, 'not-in-file', 'paid, but no row of the file asks for it'),
+    ),
+    ...overpaid.rows,
   ];
+  const matchedAs = (status: AuditStatus) => matched.filter((r) => r.status === status).length;
+  const summary: FileSummary = {
+    asked: total(input.asked.map((r) => r.amountCents)),
+    paidAsAsked: matchedAs('paid'),
+    missing: total(left.map((r) => r.amountCents)),
+    wrongAmount: matchedAs('wrong-amount'),
+    reasonDiffers: matchedAs('reason-differs'),
+    notInFile: total(notInFile.map((b) => b.amountCents)),
+    overpaid: { count: overpaid.rows.length, cents: overpaid.cents },
+    unknownAssignments: unknown.length,
+  };
+  return { rows, summary };
+}
+
+/** Per (assignment, worker), the bonuses listed, in ledger order. */
+function bonusesByPair(bonuses: readonly ListedBonus[]): Map<string, ListedBonus[]> {
+  const byPair = new Map<string, ListedBonus[]>();
+  for (const b of bonuses) {
+    const key = pairKey(b.assignmentId, b.workerId);
+    const list = byPair.get(key);
+    if (list) list.push(b);
+    else byPair.set(key, [b]);
+  }
+  return byPair;
+}
+
+interface MatchPass {
+  status: 'paid' | 'wrong-amount' | 'reason-differs';
+  fits: (r: AskedBonus, b: ListedBonus) => boolean;
+  detail: (r: AskedBonus, b: ListedBonus) => string;
+}
+
+const sameReason = (r: AskedBonus, b: ListedBonus) =>
+  normaliseReason(b.reason) === normaliseReason(r.reason);
+
+/** Closest fit first, for every row, before any row takes a looser one. */
+const MATCH_PASSES: readonly MatchPass[] = [
+  {
+    status: 'paid',
+    fits: (r, b) => b.amountCents === r.amountCents && sameReason(r, b),
+    detail: () => '',
+  },
+  {
+    status: 'wrong-amount',
+    fits: sameReason,
+    detail: (r, b) =>
+      `line ${r.line} asks ${dollars(r.amountCents)}, MTurk paid ${dollars(b.amountCents)}`,
+  },
+  {
+    status: 'reason-differs',
+    fits: (r, b) => b.amountCents === r.amountCents,
+    detail: (r) =>
+      `line ${r.line} asks the same amount with reason ${JSON.stringify(r.reason)}: the same payment, or another one?`,
+  },
+];
+
+/** Each row takes at most one bonus of its pair out of `open`; `left` are the rows none fits. */
+function matchRows(
+  pending: readonly AskedBonus[],
+  open: Map<string, ListedBonus[]>,
+): { matched: AuditRow[]; left: readonly AskedBonus[] } {
+  const matched: AuditRow[] = [];
   let left = pending;
-  for (const [fits, record] of passes) {
+  for (const pass of MATCH_PASSES) {
     const stillOpen: AskedBonus[] = [];
     for (const r of left) {
-      const b = take(r, fits(r));
-      if (b) record(r, b);
-      else stillOpen.push(r);
+      const b = takeBonus(open, r, pass.fits);
+      if (!b) {
+        stillOpen.push(r);
+        continue;
+      }
+      matched.push({
+        ...rowOfBonus(b, pass.status, pass.detail(r, b)),
+        line: r.line,
+        askedCents: r.amountCents,
+      });
     }
     left = stillOpen;
   }
-  for (const r of left) {
-    missing.push(r);
-    rows.push(
-      fromRow(
-        r,
-        'missing',
-        // MTurk's listing may be eventually consistent: a just-paid bonus can be absent a while.
-        "not in MTurk's ledger (a bonus paid in the last minutes may not be listed yet: audit again before paying it)",
-      ),
-    );
-  }
-  for (const u of input.unknown ?? []) {
-    rows.push(fromRow(u.row, 'unknown-assignment', u.message));
-  }
-  const notInFile: ListedBonus[] = [];
-  for (const list of open.values()) {
-    for (const b of list) {
-      notInFile.push(b);
-      rows.push(fromBonus(b, 'not-in-file', 'paid, but no row of the file asks for it'));
-    }
-  }
+  return { matched, left };
+}
 
-  // Overpaid: per (assignment, worker), everything paid (duplicates too) against everything asked.
-  const paidOf = new Map<string, number>();
-  for (const b of [...originals, ...duplicates]) {
-    const key = pairKey(b.assignmentId, b.workerId);
-    paidOf.set(key, (paidOf.get(key) ?? 0) + b.amountCents);
-  }
-  const askedOf = new Map<string, number>();
-  for (const r of asked) {
-    const key = pairKey(r.assignmentId, r.workerId);
-    askedOf.set(key, (askedOf.get(key) ?? 0) + r.amountCents);
-  }
-  let overpaidCount = 0;
-  let overpaidCents = 0;
+function takeBonus(
+  open: Map<string, ListedBonus[]>,
+  r: AskedBonus,
+  fits: (r: AskedBonus, b: ListedBonus) => boolean,
+): ListedBonus | undefined {
+  const list = open.get(pairKey(r.assignmentId, r.workerId)) ?? [];
+  const index = list.findIndex((b) => fits(r, b));
+  return index < 0 ? undefined : list.splice(index, 1)[0];
+}
+
+/** Per (assignment, worker), everything paid (duplicates too) against everything asked. */
+function overpaidPairs(
+  listed: readonly ListedBonus[],
+  asked: readonly AskedBonus[],
+): { rows: AuditRow[]; cents: number } {
+  const paidOf = centsByPair(listed);
+  const askedOf = centsByPair(asked);
+  const rows: AuditRow[] = [];
+  let cents = 0;
   for (const [key, paid] of paidOf) {
     const want = askedOf.get(key) ?? 0;
     if (paid <= want) continue;
     const [assignmentId = '', workerId = ''] = key.split('\n');
-    overpaidCount += 1;
-    overpaidCents += paid - want;
+    cents += paid - want;
     rows.push({
       status: 'overpaid',
       assignmentId,
@@ -328,13 +372,16 @@ function matchFile(
       detail: `paid ${dollars(paid)} in all for this assignment, the file asks ${dollars(want)}: ${dollars(paid - want)} too much`,
     });
   }
+  return { rows, cents };
+}
 
-  summary.asked = total(asked.map((r) => r.amountCents));
-  summary.paidAsAsked = paidAsAsked;
-  summary.missing = total(missing.map((r) => r.amountCents));
-  summary.wrongAmount = wrongAmount;
-  summary.reasonDiffers = reasonDiffers;
-  summary.notInFile = total(notInFile.map((b) => b.amountCents));
-  summary.overpaid = { count: overpaidCount, cents: overpaidCents };
-  summary.unknownAssignments = input.unknown?.length ?? 0;
+function centsByPair(
+  bonuses: readonly { assignmentId: string; workerId: string; amountCents: number }[],
+): Map<string, number> {
+  const centsOf = new Map<string, number>();
+  for (const b of bonuses) {
+    const key = pairKey(b.assignmentId, b.workerId);
+    centsOf.set(key, (centsOf.get(key) ?? 0) + b.amountCents);
+  }
+  return centsOf;
 }

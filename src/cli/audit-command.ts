@@ -6,9 +6,7 @@
  * Needs no Temporal and writes nothing to MTurk: it works on payments made by any tool. Reads
  * are paced (at most three in flight, throttled calls tried again after a pause).
  */
-import { Presets, SingleBar } from 'cli-progress';
 import { stringify } from 'csv-stringify/sync';
-import type { MTurkClient } from '@aws-sdk/client-mturk';
 import { reasonSentToMTurk } from '../common/bonus-reason';
 import { formatCents } from '../common/money';
 import { createMTurkClient, describeTarget } from '../mturk/client';
@@ -22,13 +20,7 @@ import {
   type AuditSummary,
   type MoneyTotal,
 } from './audit-check';
-import {
-  listAssignmentIds,
-  listBonusPayments,
-  type LedgerScope,
-  type ListedBonus,
-  type ScopeListing,
-} from './audit-ledger';
+import { readLedger } from './audit-read';
 import { dollars } from './batch-plan';
 import {
   allIssues,
@@ -41,8 +33,7 @@ import {
 import { CliError, ExitCode } from './exit-codes';
 import { printer, processIO, type CliIO } from './io';
 import { MAX_BONUS_CEILING_CENTS, resolveMTurkConfig } from './options';
-import { MAX_IN_FLIGHT, MTurkReadError, mapPaced, type RetryOptions } from './paced';
-import { formatDuration } from './progress';
+import { MTurkReadError, type RetryOptions } from './paced';
 import { writeFileAtomically } from './report';
 
 export interface AuditOptions extends ResultsFileOptions {
@@ -171,184 +162,6 @@ async function audit(
   } finally {
     client.destroy();
   }
-}
-
-interface LedgerRead {
-  listed: ListedBonus[];
-  unknown: { row: AskedBonus; message: string }[];
-  hitOfAssignment: Map<string, string>;
-  scopes: { hits: number; assignments: number };
-  calls: number;
-}
-
-/**
- * Lists the ledger by HIT where the HITs are known (given, or in MTurk's results file): one
- * listing per 100 bonuses instead of one per assignment. Other rows are listed by assignment.
- */
-async function readLedger(
-  client: MTurkClient,
-  file: BonusFile | undefined,
-  asked: AskedBonus[] | undefined,
-  hitArgs: string[],
-  retry: RetryOptions | undefined,
-  io: CliIO,
-): Promise<LedgerRead> {
-  let calls = 0;
-  const hitOfAssignment = new Map<string, string>();
-  for (const l of file ? validLines(file) : []) {
-    const hitId = file?.hitOfLine?.get(l.line);
-    if (hitId && !checkHitId(hitId)) hitOfAssignment.set(l.request.assignmentId, hitId);
-  }
-  const fileHits = new Set(hitOfAssignment.values());
-  // Rows of a plain file under a given HIT: which ones, MTurk says (a plain file has no HITId).
-  if (asked && hitArgs.length > 0) {
-    const askedIds = new Set(asked.map((r) => r.assignmentId));
-    const ids = await mapPaced(hitArgs, MAX_IN_FLIGHT, async (hitId) => {
-      const found = await listAssignmentIds(client, hitId, retry);
-      calls += 1;
-      return found;
-    });
-    ids.forEach((found, i) => {
-      const hitId = hitArgs[i]!;
-      if (!found)
-        throw new CliError(`--hit ${hitId}: MTurk does not know this HIT`, ExitCode.InvalidInput);
-      for (const id of found)
-        if (askedIds.has(id) && !hitOfAssignment.has(id)) hitOfAssignment.set(id, hitId);
-    });
-  }
-
-  const hits = [...new Set([...hitArgs, ...fileHits])];
-  const byAssignment = (ids: Iterable<string>): LedgerScope[] =>
-    [...new Set(ids)].map((assignmentId) => ({ assignmentId }));
-  const scopes: LedgerScope[] = [
-    ...hits.map((hitId) => ({ hitId })),
-    ...byAssignment(
-      (asked ?? []).map((r) => r.assignmentId).filter((id) => !hitOfAssignment.has(id)),
-    ),
-  ];
-  const progress = auditProgress(io, scopes.length);
-  const listed: ListedBonus[] = [];
-  const unknown: LedgerRead['unknown'] = [];
-  const counts = { hits: 0, assignments: 0 };
-  try {
-    const run = async (round: LedgerScope[]): Promise<LedgerScope[]> => {
-      const results: ScopeListing[] = await mapPaced(round, MAX_IN_FLIGHT, async (scope) => {
-        const r = await listBonusPayments(client, scope, {
-          ...retry,
-          onRetry: (reason, attempt, delayMs) => {
-            progress.retried();
-            retry?.onRetry?.(reason, attempt, delayMs);
-          },
-        });
-        calls += r.calls;
-        progress.done(r.found ? r.bonuses.length : 0);
-        return r;
-      });
-      const again: LedgerScope[] = [];
-      results.forEach((r, i) => {
-        const scope = round[i]!;
-        if ('hitId' in scope) counts.hits += 1;
-        else counts.assignments += 1;
-        if (r.found) {
-          listed.push(...r.bonuses);
-          return;
-        }
-        if ('hitId' in scope) {
-          if (hitArgs.includes(scope.hitId)) {
-            throw new CliError(`--hit ${scope.hitId}: ${r.message}`, ExitCode.InvalidInput);
-          }
-          // A HIT of the results file MTurk no longer lists (deleted): ask per assignment.
-          const ids = [...hitOfAssignment].filter(([, h]) => h === scope.hitId).map(([a]) => a);
-          for (const id of ids) hitOfAssignment.delete(id);
-          again.push(...byAssignment(ids));
-          progress.grow(ids.length);
-          return;
-        }
-        for (const row of asked ?? []) {
-          if (row.assignmentId === scope.assignmentId) unknown.push({ row, message: r.message });
-        }
-      });
-      return again;
-    };
-    const second = await run(scopes);
-    if (second.length > 0) await run(second);
-  } finally {
-    progress.stop();
-  }
-  return { listed, unknown, hitOfAssignment, scopes: counts, calls };
-}
-
-interface AuditProgress {
-  done(bonuses: number): void;
-  retried(): void;
-  grow(by: number): void;
-  stop(): void;
-}
-
-/**
- * Progress on stderr (stdout carries the result): a bar on a terminal, else a plain line at
- * most every 2 s, and only for runs long enough to need one.
- */
-function auditProgress(io: CliIO, total: number): AuditProgress {
-  const started = Date.now();
-  let done = 0;
-  let bonuses = 0;
-  let throttled = 0;
-  if (io.stderr.isTTY && total > 10) {
-    const bar = new SingleBar(
-      {
-        stream: io.stderr as NodeJS.WriteStream,
-        format:
-          ' audit {bar} {value}/{total} listings | {bonuses} bonuses | retried {retried} | ETA {eta_formatted}',
-        hideCursor: true,
-        clearOnComplete: true,
-        fps: 10,
-      },
-      Presets.shades_classic,
-    );
-    bar.start(total, 0, { bonuses: 0, retried: 0 });
-    return {
-      done(n) {
-        bonuses += n;
-        bar.increment(1, { bonuses, retried: throttled });
-      },
-      retried() {
-        throttled += 1;
-        bar.update({ retried: throttled });
-      },
-      grow(by) {
-        total += by;
-        bar.setTotal(total);
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  const { err } = printer(io);
-  let lastAt = started;
-  const line = () => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    return (
-      `audit: ${done}/${total} listings | ${bonuses} bonuses | retried ${throttled} | ` +
-      `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`
-    );
-  };
-  return {
-    done(n) {
-      done += 1;
-      bonuses += n;
-      if (Date.now() - lastAt >= 2_000) {
-        lastAt = Date.now();
-        err(line());
-      }
-    },
-    retried: () => void (throttled += 1),
-    grow: (by) => void (total += by),
-    stop() {
-      // Only a run that printed progress says where it ended.
-      if (lastAt !== started) err(line());
-    },
-  };
 }
 
 function money(t: MoneyTotal): string {

@@ -7,6 +7,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
@@ -30,6 +31,8 @@ const MAX_LISTED_ROWS = 50;
 const QUERY_DEADLINE_MS = 5_000;
 
 export type StatusOptions = CommonOptions & ResultsFileOptions;
+
+type Print = ReturnType<typeof printer>;
 
 export async function runStatus(
   target: string,
@@ -96,7 +99,7 @@ async function status(
   target: string,
   opts: StatusOptions,
   io: CliIO,
-  print: ReturnType<typeof printer>,
+  print: Print,
 ): Promise<number> {
   const isFile = !target.startsWith(BATCH_ID_PREFIX) && existsSync(target);
   const plans = isFile ? plansOf(target, opts, io) : [];
@@ -104,16 +107,10 @@ async function status(
   const client = await connectClient(resolved.temporal, io.env);
   try {
     const found = plans.length > 0 ? await findPlan(client, plans) : undefined;
-    const plan = found?.plan;
-    // As `pay` does: a file with lines outside the batch is not all paid.
-    const invalidLines = found?.invalidLines ?? 0;
-    const batchId = plan?.batchId ?? target;
+    const batchId = found?.plan.batchId ?? target;
     const handle = client.workflow.getHandle(batchId);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    const description = await describeBatch(handle);
+    if (!description) {
       print.out(
         `No batch ${batchId}${isFile ? ` for ${target}: nothing from this file has been paid by a batch` : ''}.`,
       );
@@ -123,64 +120,105 @@ async function status(
     print.out(
       `batch ${batchId}: ${state.toLowerCase()} (started ${description.startTime.toISOString()}${description.closeTime ? `, closed ${description.closeTime.toISOString()}` : ''})`,
     );
-
-    if (state === 'RUNNING') {
-      const progress = await queryProgress(client, handle, {
-        limit: MAX_LISTED_ROWS,
-        only: ['failed', 'waiting-for-funds', 'unconfirmed'],
-      });
-      if (!progress) {
-        print.out(
-          `(no answer to the progress query: is a worker running on task queue ${description.taskQueue}?)`,
-        );
-        return ExitCode.NotAllPaid;
-      }
-      print.out(`  ${formatCounts(progress.counts)} (run ${progress.run})`);
-      listRows(print, progress.rows, plan);
-      return ExitCode.NotAllPaid;
-    }
-    if (state === 'COMPLETED') {
-      const result = (await handle.result()) as PayBatchResult;
-      print.out(
-        `  ${formatCounts(result.counts)} (${result.runs} run${result.runs === 1 ? '' : 's'}, ${result.startedAt} to ${result.finishedAt})`,
-      );
-      const notPaid = (rows: BatchRowResult[]) =>
-        rows.filter((r) => r.status !== 'paid' && r.status !== 'already-paid');
-      if (plan && plan.rows.rows.length === result.rows.length) {
-        listRows(print, notPaid(batchResultRows(plan.rows, result)), plan);
-      } else {
-        const page = await queryProgress(client, handle, {
-          limit: MAX_LISTED_ROWS,
-          only: ['failed'],
-        });
-        if (page) listRows(print, page.rows, plan);
-      }
-      if (invalidLines > 0) print.out(`  ${invalidLines} lines of the file are invalid: not paid`);
-      return result.counts.failed === 0 && invalidLines === 0 ? ExitCode.Ok : ExitCode.NotAllPaid;
-    }
-    try {
-      await handle.result();
-    } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      const failure = describeFailure(err.cause ?? err);
-      print.out(`  ${failure.type ? `${failure.type}: ` : ''}${failure.message}`);
-    }
-    // A closed run still answers queries (a worker replays it): where it stopped.
-    const progress = await queryProgress(client, handle, {
-      limit: MAX_LISTED_ROWS,
-      only: ['failed'],
-    });
-    if (progress) {
-      print.out(`  when it stopped: ${formatCounts(progress.counts)}`);
-      listRows(print, progress.rows, plan);
-    }
-    print.out(
-      '  Payments it started finish on their own; run `pay` with the same file to start the batch again (nothing is paid twice).',
-    );
-    return ExitCode.NotAllPaid;
+    const batch: ShownBatch = { client, handle, plan: found?.plan, print };
+    if (state === 'RUNNING') return await showRunning(batch, description.taskQueue);
+    // As `pay` does: a file with lines outside the batch is not all paid.
+    if (state === 'COMPLETED') return await showCompleted(batch, found?.invalidLines ?? 0);
+    return await showClosed(batch);
   } finally {
     await client.connection.close();
   }
+}
+
+/** The batch's description; undefined when there is no such batch. */
+async function describeBatch(
+  handle: WorkflowHandle,
+): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return undefined;
+  }
+}
+
+/** The batch being shown, and the plan of the file it was paid from when one was given. */
+interface ShownBatch {
+  client: Client;
+  handle: WorkflowHandle;
+  plan: BatchPlan | undefined;
+  print: Print;
+}
+
+async function showRunning(batch: ShownBatch, taskQueue: string): Promise<number> {
+  const progress = await queryProgress(batch.client, batch.handle, {
+    limit: MAX_LISTED_ROWS,
+    only: ['failed', 'waiting-for-funds', 'unconfirmed'],
+  });
+  if (!progress) {
+    batch.print.out(
+      `(no answer to the progress query: is a worker running on task queue ${taskQueue}?)`,
+    );
+    return ExitCode.NotAllPaid;
+  }
+  batch.print.out(`  ${formatCounts(progress.counts)} (run ${progress.run})`);
+  listRows(batch.print, progress.rows, batch.plan);
+  return ExitCode.NotAllPaid;
+}
+
+async function showCompleted(batch: ShownBatch, invalidLines: number): Promise<number> {
+  const result = (await batch.handle.result()) as PayBatchResult;
+  batch.print.out(
+    `  ${formatCounts(result.counts)} (${result.runs} run${result.runs === 1 ? '' : 's'}, ${result.startedAt} to ${result.finishedAt})`,
+  );
+  await listNotPaid(batch, result);
+  if (invalidLines > 0)
+    batch.print.out(`  ${invalidLines} lines of the file are invalid: not paid`);
+  return result.counts.failed === 0 && invalidLines === 0 ? ExitCode.Ok : ExitCode.NotAllPaid;
+}
+
+/**
+ * From the result itself when the file's plan has its rows; else (no file, or another file) the
+ * failed rows, from the batch's progress query.
+ */
+async function listNotPaid(batch: ShownBatch, result: PayBatchResult): Promise<void> {
+  const { plan } = batch;
+  if (plan && plan.rows.rows.length === result.rows.length) {
+    const notPaid = batchResultRows(plan.rows, result).filter(
+      (r) => r.status !== 'paid' && r.status !== 'already-paid',
+    );
+    listRows(batch.print, notPaid, plan);
+    return;
+  }
+  const page = await queryProgress(batch.client, batch.handle, {
+    limit: MAX_LISTED_ROWS,
+    only: ['failed'],
+  });
+  if (page) listRows(batch.print, page.rows, plan);
+}
+
+/** Closed without completing (failed, terminated, cancelled, timed out): why, and where it stopped. */
+async function showClosed(batch: ShownBatch): Promise<number> {
+  try {
+    await batch.handle.result();
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const failure = describeFailure(err.cause ?? err);
+    batch.print.out(`  ${failure.type ? `${failure.type}: ` : ''}${failure.message}`);
+  }
+  // A closed run still answers queries (a worker replays it): where it stopped.
+  const progress = await queryProgress(batch.client, batch.handle, {
+    limit: MAX_LISTED_ROWS,
+    only: ['failed'],
+  });
+  if (progress) {
+    batch.print.out(`  when it stopped: ${formatCounts(progress.counts)}`);
+    listRows(batch.print, progress.rows, batch.plan);
+  }
+  batch.print.out(
+    '  Payments it started finish on their own; run `pay` with the same file to start the batch again (nothing is paid twice).',
+  );
+  return ExitCode.NotAllPaid;
 }
 
 async function queryProgress(
@@ -197,11 +235,7 @@ async function queryProgress(
   }
 }
 
-function listRows(
-  print: ReturnType<typeof printer>,
-  rows: BatchRowResult[],
-  plan: BatchPlan | undefined,
-): void {
+function listRows(print: Print, rows: BatchRowResult[], plan: BatchPlan | undefined): void {
   for (const row of rows.slice(0, MAX_LISTED_ROWS)) {
     const line = plan?.payments[row.index]?.line;
     const where = line !== undefined ? `line ${line}` : `row ${row.index}`;
