@@ -25,6 +25,7 @@ import {
 } from './common/validation';
 import { bonusWorkflowId } from './common/workflow-ids';
 import type { approveAndBonus, ApproveAndBonusOptions } from './workflows';
+import { queryWithin } from './query-within';
 
 export { bonusWorkflowId };
 
@@ -138,9 +139,7 @@ async function nextRunTokenGeneration(
   handle: WorkflowHandle<typeof approveAndBonus>,
 ): Promise<number | undefined> {
   try {
-    const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-      handle.query<PaymentStatus>('status'),
-    );
+    const status = await queryWithin<PaymentStatus>(client, handle, QUERY_DEADLINE_MS, 'status');
     return status.nextRunTokenGeneration ?? status.tokenGeneration;
   } catch {
     // No worker to replay it, or a run of an older version: generation 0. At worst MTurk

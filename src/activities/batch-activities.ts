@@ -9,6 +9,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ApproveAndBonusResult, PaymentState, PaymentStatus } from '../common/types';
 import { awaitWorkflowOutcome, type WorkflowOutcomeInput } from './workflow-outcome';
+import { queryWithin } from '../query-within';
 
 export interface BatchActivityDeps {
   /** A client of the namespace the payments run in. */
@@ -35,9 +36,7 @@ const PARALLEL_QUERIES = 10;
 export function createBatchActivities({ client }: BatchActivityDeps) {
   async function statusOf(handle: WorkflowHandle): Promise<PaymentState | undefined> {
     try {
-      const status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        handle.query<PaymentStatus>('status'),
-      );
+      const status = await queryWithin<PaymentStatus>(client, handle, QUERY_DEADLINE_MS, 'status');
       return status.state;
     } catch {
       return undefined; // closed meanwhile, no worker, or too slow: only a display detail

@@ -31,7 +31,7 @@ import {
   type ResultsFileOptions,
 } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
-import { printer, processIO, type CliIO } from './io';
+import { printer, processIO, type CliIO, type Print } from './io';
 import { MAX_BONUS_CEILING_CENTS, resolveMTurkConfig } from './options';
 import { MTurkReadError, type RetryOptions } from './paced';
 import { writeFileAtomically } from './report';
@@ -44,8 +44,6 @@ export interface AuditOptions extends ResultsFileOptions {
   /** Tests: shorter pauses between tries. */
   retry?: RetryOptions;
 }
-
-type Print = ReturnType<typeof printer>;
 
 /** Discrepancies listed on the terminal; the report has them all. */
 const MAX_LISTED_ROWS = 50;

@@ -16,3 +16,6 @@ export function printer(io: CliIO) {
     err: (line = '') => void io.stderr.write(`${line}\n`),
   };
 }
+
+/** What a command prints with: `out` for results, `err` for notes and problems. */
+export type Print = ReturnType<typeof printer>;

@@ -10,8 +10,9 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import type { PaymentStatus } from '../common/types';
 import { confirmByTyping } from './confirm';
 import { CliError, ExitCode } from './exit-codes';
-import { printer, processIO, type CliIO } from './io';
+import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
+import { queryWithin } from '../query-within';
 
 export interface NewTokenOptions extends CommonOptions {
   yes?: boolean;
@@ -20,8 +21,6 @@ export interface NewTokenOptions extends CommonOptions {
 }
 
 const QUERY_DEADLINE_MS = 10_000;
-
-type Print = ReturnType<typeof printer>;
 
 export async function runPayUnderNewToken(
   workflowId: string,
@@ -70,9 +69,7 @@ async function unconfirmedStatus(
 ): Promise<PaymentStatus> {
   let status: PaymentStatus;
   try {
-    status = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-      handle.query<PaymentStatus>('status'),
-    );
+    status = await queryWithin<PaymentStatus>(client, handle, QUERY_DEADLINE_MS, 'status');
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       throw new CliError(`no payment ${workflowId}`, ExitCode.InvalidInput);

@@ -43,7 +43,7 @@ import {
   type ResultsFileOptions,
 } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
-import { printer, processIO, type CliIO } from './io';
+import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
 import { describeLedgerPreview, previewLedger } from './ledger-preview';
 import { followBatch } from './progress';
@@ -65,8 +65,6 @@ export interface PayOptions extends CommonOptions, ResultsFileOptions {
   /** Tuning passed to every payment (in-process callers such as the demo and tests). */
   paymentOptions?: ApproveAndBonusOptions;
 }
-
-type Print = ReturnType<typeof printer>;
 
 /** Rows not paid listed on the terminal; the report has them all. */
 const MAX_LISTED_ROWS = 50;

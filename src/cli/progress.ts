@@ -12,6 +12,7 @@ import type {
   PayBatchResult,
 } from '../common/batch';
 import { printer, type CliIO } from './io';
+import { queryWithin } from '../query-within';
 
 export interface FollowOptions {
   io: CliIO;
@@ -159,8 +160,12 @@ export async function followBatch(
   try {
     while (!closed) {
       try {
-        const progress = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-          handle.query<BatchProgress, [BatchProgressRequest]>('progress', { limit: 0 }),
+        const progress = await queryWithin<BatchProgress, [BatchProgressRequest]>(
+          client,
+          handle,
+          QUERY_DEADLINE_MS,
+          'progress',
+          { limit: 0 },
         );
         lastAnswerAt = Date.now();
         display.update(progress.counts);

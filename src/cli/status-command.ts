@@ -21,18 +21,17 @@ import { describeFailure } from '../common/failures';
 import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
 import { allIssues, formatIssue, readBonusFile, type ResultsFileOptions } from './csv-input';
 import { CliError, ExitCode } from './exit-codes';
-import { printer, processIO, type CliIO } from './io';
+import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
 import { formatCounts } from './progress';
 import { MAX_SAFE_CENTS } from '../common/money';
+import { queryWithin } from '../query-within';
 
 /** Rows not paid listed at most; the report of `pay` has them all. */
 const MAX_LISTED_ROWS = 50;
 const QUERY_DEADLINE_MS = 5_000;
 
 export type StatusOptions = CommonOptions & ResultsFileOptions;
-
-type Print = ReturnType<typeof printer>;
 
 export async function runStatus(
   target: string,
@@ -227,8 +226,12 @@ async function queryProgress(
   request: BatchProgressRequest,
 ): Promise<BatchProgress | undefined> {
   try {
-    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-      handle.query<BatchProgress, [BatchProgressRequest]>('progress', request),
+    return await queryWithin<BatchProgress, [BatchProgressRequest]>(
+      client,
+      handle,
+      QUERY_DEADLINE_MS,
+      'progress',
+      request,
     );
   } catch {
     return undefined;
