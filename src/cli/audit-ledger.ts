@@ -103,12 +103,15 @@ export async function listBonusPayments(
   return { found: true, bonuses, calls };
 }
 
-/** The IDs of every assignment of a HIT, whatever its status; undefined when the HIT is unknown. */
+/**
+ * The IDs of every assignment of a HIT, whatever its status (`ids` absent when MTurk does not
+ * know the HIT), and the pages it took: the audit reports the calls it made.
+ */
 export async function listAssignmentIds(
   client: MTurkClient,
   hitId: string,
   retry: RetryOptions = {},
-): Promise<string[] | undefined> {
+): Promise<{ ids?: string[]; calls: number }> {
   const ids: string[] = [];
   let nextToken: string | undefined;
   let pages = 0;
@@ -134,7 +137,7 @@ export async function listAssignmentIds(
         err.failureType === FailureType.AssignmentNotFound &&
         pages === 0
       ) {
-        return undefined;
+        return { calls: 1 };
       }
       throw err;
     }
@@ -142,5 +145,5 @@ export async function listAssignmentIds(
     for (const a of page.Assignments ?? []) if (a.AssignmentId) ids.push(a.AssignmentId);
     nextToken = page.NextToken || undefined;
   } while (nextToken && pages < MAX_PAGES);
-  return ids;
+  return { ids, calls: pages };
 }

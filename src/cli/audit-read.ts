@@ -83,9 +83,9 @@ async function placeRowsUnderHits(
   let calls = 0;
   const askedIds = new Set(asked.map((r) => r.assignmentId));
   const ids = await mapPaced(hitArgs, MAX_IN_FLIGHT, async (hitId) => {
-    const found = await listAssignmentIds(client, hitId, retry);
-    calls += 1;
-    return found;
+    const listing = await listAssignmentIds(client, hitId, retry);
+    calls += listing.calls;
+    return listing.ids;
   });
   ids.forEach((found, i) => {
     const hitId = hitArgs[i]!;

@@ -180,6 +180,27 @@ describe('temporal-mturk audit', () => {
     });
   });
 
+  it('counts every page it read: a HIT of 101 assignments takes two of each listing', async () => {
+    const { hitId, assignments: a } = seed(101);
+    const rows = a.map((x) => ({
+      assignmentId: x.assignmentId,
+      workerId: x.workerId,
+      amount: '0.10',
+      reason: 'Thanks',
+    }));
+    for (const r of rows) await payDirect(r.assignmentId, r.workerId, r.amount, r.reason);
+    const before = requests();
+    const run = await audit([writeCsv(rows), '--hit', hitId]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('paid as asked   101');
+    const after = requests();
+    const made = (op: string) => (after[op] ?? 0) - (before[op] ?? 0);
+    expect(made('ListAssignmentsForHIT')).toBe(2);
+    expect(made('ListBonusPayments')).toBe(2);
+    // The report's figure is what the emulator counted, not one call per HIT.
+    expect(run.stdout).toContain('1 HITs, 0 assignments (4 read calls, no writes)');
+  });
+
   it('with --hit alone reports the ledger and its duplicates', async () => {
     const { hitId } = await plantFaults();
     const run = await audit(['--hit', hitId]);
