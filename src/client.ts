@@ -73,12 +73,7 @@ export async function payBonus(
   options: PayBonusOptions = {},
 ): Promise<WorkflowHandle<typeof approveAndBonus>> {
   const maxBonusAmount = options.maxBonusAmount ?? options.workflowOptions?.maxBonusAmount;
-  const request = validateApproveAndBonusInput(
-    options.target ? { ...input, target: options.target } : input,
-    {
-      maxBonusCents: maxBonusAmount === undefined ? undefined : parseDollarsToCents(maxBonusAmount),
-    },
-  );
+  const request = validatedRequest(input, options, maxBonusAmount);
   const workflowId = bonusWorkflowId(request.assignmentId, request.bonusKey);
   const handle = client.workflow.getHandle<typeof approveAndBonus>(workflowId);
 
@@ -92,35 +87,9 @@ export async function payBonus(
   // that run reached, so it never sends a token MTurk may have used up on a refused call.
   const firstTokenGeneration =
     previousRun === undefined ? undefined : await nextRunTokenGeneration(client, handle);
-
-  // Search attributes are stored unencrypted: with a payload codec on, keep the worker ID out.
-  const encrypting = client.options.loadedDataConverter.payloadCodecs.length > 0;
-  const searchAttributes: SearchAttributePair[] = (await searchAttributesRegistered(client))
-    ? [
-        { key: MTurkAssignmentId, value: request.assignmentId },
-        ...(encrypting ? [] : [{ key: MTurkWorkerId, value: request.workerId }]),
-        { key: MTurkBonusState, value: 'started' },
-      ]
-    : [];
-  const { bonusCents: _cents, ...workflowInput } = request;
+  const start = { workflowId, request, maxBonusAmount, firstTokenGeneration };
   try {
-    return await client.workflow.start<typeof approveAndBonus>('approveAndBonus', {
-      taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-      workflowId,
-      args: [
-        {
-          ...workflowInput,
-          options: {
-            ...options.workflowOptions,
-            maxBonusAmount,
-            ...(firstTokenGeneration !== undefined && { firstTokenGeneration }),
-          },
-        },
-      ],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      typedSearchAttributes: searchAttributes,
-    });
+    return await startPayment(client, start, options);
   } catch (err) {
     // Completed between our describe and start: the payment exists, hand it back.
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -129,6 +98,70 @@ export async function payBonus(
     }
     throw err;
   }
+}
+
+/** The input with the options' target and cap applied, checked; throws InvalidBonusRequest. */
+function validatedRequest(
+  input: ApproveAndBonusInput,
+  options: PayBonusOptions,
+  maxBonusAmount: string | undefined,
+): ValidatedApproveAndBonusInput {
+  return validateApproveAndBonusInput(
+    options.target ? { ...input, target: options.target } : input,
+    {
+      maxBonusCents: maxBonusAmount === undefined ? undefined : parseDollarsToCents(maxBonusAmount),
+    },
+  );
+}
+
+/** What payBonus decided before starting a new run of the payment's workflow. */
+interface PaymentStart {
+  workflowId: string;
+  request: ValidatedApproveAndBonusInput;
+  maxBonusAmount: string | undefined;
+  firstTokenGeneration: number | undefined;
+}
+
+async function startPayment(
+  client: Client,
+  start: PaymentStart,
+  options: PayBonusOptions,
+): Promise<WorkflowHandle<typeof approveAndBonus>> {
+  const { request, maxBonusAmount, firstTokenGeneration } = start;
+  const searchAttributes = await paymentSearchAttributes(client, request);
+  const { bonusCents: _cents, ...workflowInput } = request;
+  return await client.workflow.start<typeof approveAndBonus>('approveAndBonus', {
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowId: start.workflowId,
+    args: [
+      {
+        ...workflowInput,
+        options: {
+          ...options.workflowOptions,
+          maxBonusAmount,
+          ...(firstTokenGeneration !== undefined && { firstTokenGeneration }),
+        },
+      },
+    ],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    typedSearchAttributes: searchAttributes,
+  });
+}
+
+/** The payment's search attributes, none when the namespace has not registered ours. */
+async function paymentSearchAttributes(
+  client: Client,
+  request: ValidatedApproveAndBonusInput,
+): Promise<SearchAttributePair[]> {
+  if (!(await searchAttributesRegistered(client))) return [];
+  // Search attributes are stored unencrypted: with a payload codec on, keep the worker ID out.
+  const encrypting = client.options.loadedDataConverter.payloadCodecs.length > 0;
+  return [
+    { key: MTurkAssignmentId, value: request.assignmentId },
+    ...(encrypting ? [] : [{ key: MTurkWorkerId, value: request.workerId }]),
+    { key: MTurkBonusState, value: 'started' },
+  ];
 }
 
 const QUERY_DEADLINE_MS = 10_000;

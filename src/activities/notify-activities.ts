@@ -1,56 +1,24 @@
 /**
- * The notifyWorkers activity: tell workers something (why they got a bonus, for instance) with
- * MTurk's NotifyWorkers, up to 100 workers per call.
+ * The notify activity: tell workers something with MTurk's NotifyWorkers (see notify-workers.ts
+ * for what it sends, what it reports and how a retry resumes).
  *
- * A worker MTurk cannot reach (it only delivers to workers whose work this requester approved or
- * rejected) is not an error: MTurk answers the call with a failure status for that worker, and
- * the activity returns those failures for the caller to report. It throws only for what
- * concerns the whole call: invalid input (non-retryable InvalidNotifyRequest, nothing sent), or
- * an MTurk error (classified like every other MTurk call, see mturk-errors.ts).
- *
- * NotifyWorkers takes no request token, so a repeated call sends the message again. Each group
- * sent is recorded in the activity's heartbeat details, and a retry resumes after the last
- * group MTurk answered: only a group whose answer was lost can reach its workers twice.
- *
- * A factory over the injected MTurkClient, like mturk-activities.ts.
+ * A factory over the injected MTurkClient, like mturk-activities.ts: the activity lives in its
+ * own module as a plain function of the deps (with defaults applied).
  */
-import { NotifyWorkersCommand, type MTurkClient } from '@aws-sdk/client-mturk';
-import { Context, log as activityLog } from '@temporalio/activity';
-import { ApplicationFailure, type Logger } from '@temporalio/common';
-import { FailureType } from '../common/errors';
-import { rethrowMTurkError } from '../mturk/errors';
-import {
+import type { MTurkClient } from '@aws-sdk/client-mturk';
+import { log as activityLog } from '@temporalio/activity';
+import type { Logger } from '@temporalio/common';
+import { notifyWorkers, type NotifyContext, type NotifyWorkersInput } from './notify-workers';
+
+export {
+  NOTIFY_MAX_WORKERS_PER_CALL,
   NOTIFY_MESSAGE_MAX_LENGTH,
   NOTIFY_SUBJECT_MAX_LENGTH,
-  checkWorkerId,
-} from '../common/validation';
-
-/** MTurk's limits for NotifyWorkers (API reference). */
-export const NOTIFY_MAX_WORKERS_PER_CALL = 100;
-export { NOTIFY_MESSAGE_MAX_LENGTH, NOTIFY_SUBJECT_MAX_LENGTH };
-
-export interface NotifyWorkersInput {
-  subject: string;
-  messageText: string;
-  /** Any number of workers; sent in groups of 100. Repeats are sent once. */
-  workerIds: string[];
-}
-
-export interface NotifyWorkerFailure {
-  workerId: string;
-  /** MTurk's NotifyWorkersFailureCode: `SoftFailure` (may work later) or `HardFailure`. */
-  code: string;
-  message: string;
-}
-
-export interface NotifyWorkersResult {
-  /** Workers MTurk accepted the message for. */
-  notified: string[];
-  /** Workers MTurk did not reach, with its reason. */
-  failures: NotifyWorkerFailure[];
-  /** NotifyWorkers calls made by this activity (all attempts). */
-  calls: number;
-}
+  checkNotifyWorkersInput,
+  type NotifyWorkerFailure,
+  type NotifyWorkersInput,
+  type NotifyWorkersResult,
+} from './notify-workers';
 
 export interface NotifyActivityDeps {
   client: MTurkClient;
@@ -58,142 +26,12 @@ export interface NotifyActivityDeps {
   logger?: Logger;
 }
 
-/** What a retry resumes from. */
-interface NotifyProgress {
-  groupsDone: number;
-  notified: string[];
-  failures: NotifyWorkerFailure[];
-  calls: number;
-}
-
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(
-    `Invalid notification: ${message}`,
-    FailureType.InvalidNotifyRequest,
-  );
-}
-
-/** The input checked, worker IDs deduplicated in order; throws InvalidNotifyRequest. */
-export function checkNotifyWorkersInput(input: unknown): NotifyWorkersInput {
-  if (typeof input !== 'object' || input === null) throw invalid('input must be an object');
-  const { subject, messageText, workerIds } = input as Partial<NotifyWorkersInput>;
-  const issues: string[] = [];
-  const text = (name: string, value: unknown, max: number) => {
-    if (typeof value !== 'string' || value.trim() === '') {
-      issues.push(`${name} must be non-empty text`);
-    } else if (value.length > max) {
-      issues.push(`${name} must be at most ${max} characters, got ${value.length}`);
-    }
-  };
-  text('subject', subject, NOTIFY_SUBJECT_MAX_LENGTH);
-  text('messageText', messageText, NOTIFY_MESSAGE_MAX_LENGTH);
-  if (!Array.isArray(workerIds) || workerIds.length === 0) {
-    issues.push('workerIds must be a non-empty list');
-  } else {
-    workerIds.forEach((id, i) => {
-      const problem = typeof id === 'string' ? checkWorkerId(id) : 'must be a string';
-      if (problem) issues.push(`workerIds[${i}] ${problem}`);
-    });
-  }
-  if (issues.length > 0) throw invalid(issues.join('; '));
-  return {
-    subject: subject!,
-    messageText: messageText!,
-    workerIds: [...new Set(workerIds)],
-  };
-}
-
-/** Heartbeat details of an earlier attempt of this activity, if they look like ours. */
-function resumeFrom(): NotifyProgress | undefined {
-  let details: unknown;
-  try {
-    details = Context.current().info.heartbeatDetails;
-  } catch {
-    return undefined; // not inside an activity (direct call)
-  }
-  const d = details as Partial<NotifyProgress> | undefined;
-  if (
-    d &&
-    Number.isInteger(d.groupsDone) &&
-    Array.isArray(d.notified) &&
-    Array.isArray(d.failures) &&
-    Number.isInteger(d.calls)
-  ) {
-    return d as NotifyProgress;
-  }
-  return undefined;
-}
-
-function heartbeat(progress: NotifyProgress): void {
-  try {
-    Context.current().heartbeat(progress);
-  } catch {
-    // Outside an activity there is nothing to record progress in.
-  }
-}
-
 export function createNotifyActivities(deps: NotifyActivityDeps) {
-  const { client } = deps;
-  const logger = (): Logger => deps.logger ?? activityLog;
-
-  /** Sends the message to every worker, 100 per call; returns who got it and who did not. */
-  async function notifyWorkers(input: NotifyWorkersInput): Promise<NotifyWorkersResult> {
-    const checked = checkNotifyWorkersInput(input);
-    const groups: string[][] = [];
-    for (let i = 0; i < checked.workerIds.length; i += NOTIFY_MAX_WORKERS_PER_CALL) {
-      groups.push(checked.workerIds.slice(i, i + NOTIFY_MAX_WORKERS_PER_CALL));
-    }
-    const progress: NotifyProgress = resumeFrom() ?? {
-      groupsDone: 0,
-      notified: [],
-      failures: [],
-      calls: 0,
-    };
-    if (progress.groupsDone > 0) {
-      logger().info('notifyWorkers resumes after groups already sent', {
-        groupsDone: progress.groupsDone,
-        groups: groups.length,
-      });
-    }
-    for (let g = progress.groupsDone; g < groups.length; g++) {
-      const group = groups[g]!;
-      progress.calls += 1;
-      let output;
-      try {
-        output = await client.send(
-          new NotifyWorkersCommand({
-            Subject: checked.subject,
-            MessageText: checked.messageText,
-            WorkerIds: group,
-          }),
-        );
-      } catch (err) {
-        heartbeat(progress); // the call count, for the next attempt
-        rethrowMTurkError(err, { operation: 'NotifyWorkers' });
-      }
-      const failed = new Map<string, NotifyWorkerFailure>();
-      for (const status of output.NotifyWorkersFailureStatuses ?? []) {
-        if (!status.WorkerId) continue;
-        failed.set(status.WorkerId, {
-          workerId: status.WorkerId,
-          code: status.NotifyWorkersFailureCode ?? 'Unknown',
-          message: status.NotifyWorkersFailureMessage ?? '',
-        });
-      }
-      progress.failures.push(...failed.values());
-      progress.notified.push(...group.filter((id) => !failed.has(id)));
-      progress.groupsDone = g + 1;
-      heartbeat(progress);
-    }
-    logger().info('notifyWorkers done', {
-      notified: progress.notified.length,
-      failed: progress.failures.length,
-      calls: progress.calls,
-    });
-    return { notified: progress.notified, failures: progress.failures, calls: progress.calls };
-  }
-
-  return { notifyWorkers };
+  const notify: NotifyContext = { client: deps.client, logger: () => deps.logger ?? activityLog };
+  return {
+    /** Sends the message to every worker, 100 per call; returns who got it and who did not. */
+    notifyWorkers: (input: NotifyWorkersInput) => notifyWorkers(notify, input),
+  };
 }
 
 export type NotifyActivities = ReturnType<typeof createNotifyActivities>;

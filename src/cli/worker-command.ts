@@ -9,8 +9,8 @@ import { installRuntimeFromEnv } from '../observability';
 import { checkRateLimit } from '../mturk/rate-limiter';
 import { createMTurkWorker, logMTurkCalls } from '../worker';
 import { CliError, ExitCode } from './exit-codes';
-import { printer, processIO, type CliIO } from './io';
-import { resolveOptions, type CommonOptions } from './options';
+import { printer, processIO, type CliIO, type Print } from './io';
+import { resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
 
 export interface WorkerOptions extends CommonOptions {
   /** `--rate-limit <calls/s>`: a ceiling on this worker's MTurk calls. */
@@ -19,36 +19,66 @@ export interface WorkerOptions extends CommonOptions {
 
 export async function runWorker(opts: WorkerOptions, io: CliIO = processIO()): Promise<number> {
   const print = printer(io);
-  let resolved;
-  let dataConverter;
-  let mturkRateLimit: number | undefined;
+  let settings: WorkerSettings;
   try {
-    const rawLimit = opts.rateLimit ?? (io.env.MTURK_RATE_LIMIT?.trim() || undefined);
-    if (rawLimit !== undefined) {
-      const name = opts.rateLimit !== undefined ? '--rate-limit' : 'MTURK_RATE_LIMIT';
-      try {
-        mturkRateLimit = checkRateLimit(rawLimit, name);
-      } catch (err) {
-        throw new CliError((err as Error).message, ExitCode.InvalidInput);
-      }
-    }
-    resolved = resolveOptions(opts, io.env);
-    dataConverter = dataConverterFromEnv(io.env);
+    settings = workerSettings(opts, io.env);
   } catch (err) {
     print.err(`temporal-mturk worker: ${(err as Error).message}`);
     return err instanceof CliError ? err.exitCode : ExitCode.InvalidInput;
   }
+  printSettings(settings, print);
+  return await runUntilStopped(settings, io.env, print);
+}
+
+/** What the worker runs with, from its options and the environment. */
+interface WorkerSettings {
+  resolved: ResolvedOptions;
+  dataConverter: ReturnType<typeof dataConverterFromEnv>;
+  mturkRateLimit: number | undefined;
+}
+
+function workerSettings(opts: WorkerOptions, env: NodeJS.ProcessEnv): WorkerSettings {
+  const mturkRateLimit = rateLimitOption(opts, env);
+  return {
+    mturkRateLimit,
+    resolved: resolveOptions(opts, env),
+    dataConverter: dataConverterFromEnv(env),
+  };
+}
+
+/** `--rate-limit`, else MTURK_RATE_LIMIT, checked; throws an InvalidInput CliError naming it. */
+function rateLimitOption(opts: WorkerOptions, env: NodeJS.ProcessEnv): number | undefined {
+  const rawLimit = opts.rateLimit ?? (env.MTURK_RATE_LIMIT?.trim() || undefined);
+  if (rawLimit === undefined) return undefined;
+  const name = opts.rateLimit !== undefined ? '--rate-limit' : 'MTURK_RATE_LIMIT';
+  try {
+    return checkRateLimit(rawLimit, name);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.InvalidInput);
+  }
+}
+
+function printSettings({ resolved, mturkRateLimit }: WorkerSettings, print: Print): void {
   const { temporal, taskQueue } = resolved;
   print.out(`temporal-mturk worker: Temporal ${temporal.description}, task queue ${taskQueue}`);
   print.out(`temporal-mturk worker: MTurk ${describeTarget(resolved.mturk)}`);
   print.out(
     `temporal-mturk worker: MTurk rate ${mturkRateLimit === undefined ? "paced to MTurk's throttling" : `at most ${mturkRateLimit} calls/s`}`,
   );
+}
+
+/** Connects, runs the worker until a signal stops it, and closes what it opened. */
+async function runUntilStopped(
+  { resolved, dataConverter, mturkRateLimit }: WorkerSettings,
+  env: NodeJS.ProcessEnv,
+  print: Print,
+): Promise<number> {
+  const { temporal, taskQueue } = resolved;
   let connection: NativeConnection | undefined;
   let stopLog: (() => void) | undefined;
   try {
     // Before the first connection: Temporal creates its runtime (and metrics) once.
-    const metrics = installRuntimeFromEnv(io.env);
+    const metrics = installRuntimeFromEnv(env);
     if (metrics)
       print.out(`temporal-mturk worker: Prometheus metrics at http://${metrics}/metrics`);
     connection = await NativeConnection.connect(temporal.connectionOptions);

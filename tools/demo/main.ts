@@ -155,98 +155,51 @@ function seedOnce(emulator: RunningEmulator): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { once, stateDir } = args;
   // The AWS SDK's notice about future Node versions is for maintainers, not for a demo audience.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const started = Date.now();
-  mkdirSync(stateDir, { recursive: true });
+  const run = new DemoRun(args);
+  mkdirSync(args.stateDir, { recursive: true });
   // The worker's own INFO lines would drown the demo's output.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-
-  // What this run started, so Ctrl-C at any moment stops exactly that (a reused server stays).
-  const owned: {
-    server?: DevServer;
-    emulator?: RunningEmulator;
-    stopWorker?: () => Promise<void>;
-  } = {};
-  let stopping: Promise<void> | undefined;
-  const stopAll = () =>
-    (stopping ??= (async () => {
-      await owned.stopWorker?.();
-      await owned.emulator?.stop();
-      await owned.server?.stop();
-    })());
-  // SIGTERM (a `kill`, a closing terminal, a process manager) stops the demo as Ctrl-C does.
-  // Without a handler of our own the Temporal runtime's would only stop the worker, leaving this
-  // process and the emulator running.
-  const onSignal = (signal: NodeJS.Signals, code: number, what: string) => {
-    process.once(signal, () => {
-      console.log(`\n[demo] ${what}: stopping the worker, the emulator and the dev server...`);
-      stopAll().then(
-        () => process.exit(code),
-        () => process.exit(code),
-      );
-    });
-  };
-  onSignal('SIGINT', 130, 'Ctrl-C');
-  onSignal('SIGTERM', 143, 'SIGTERM');
+  run.stopOnSignals();
 
   // The emulator's port first: refusing must happen before anything was started.
-  const statePath = join(stateDir, 'mturk-emulator.json');
-  let emulatorPort = args.emulatorPort;
-  if (!(await portIsFree(emulatorPort))) {
-    if (await emulatorAnswers(emulatorPort)) {
-      // Probably another `npm start`, using the same state file: two emulators must not share it.
-      throw new DemoError(
-        `an MTurk emulator already answers on port ${emulatorPort} (another \`npm start\`?): ` +
-          'stop it first, or give this demo its own --emulator-port and --state-dir',
-      );
-    }
-    emulatorPort = await portFor('MTurk emulator', emulatorPort, '--emulator-port');
-  }
+  const emulatorPort = await emulatorPortFor(args.emulatorPort);
+  const address = await run.startOrReuseTemporal();
+  const emulator = await run.startEmulator(emulatorPort);
+  const client = await run.startWorker(address, emulator);
+  const exitCode = await payDemoFile(emulator, address, args.stateDir);
+  await run.printSummary(exitCode, emulator, client);
 
-  let address = `127.0.0.1:${args.temporalPort}`;
-  if (await temporalAnswers(address)) {
-    log(`Temporal: reusing the dev server already listening on ${address}`);
-  } else {
-    const temporalPort = await portFor('Temporal', args.temporalPort, '--temporal-port');
-    const uiPort = await portFor('Temporal Web UI', args.uiPort, '--ui-port');
-    address = `127.0.0.1:${temporalPort}`;
-    owned.server = await startDevServer({
-      port: temporalPort,
-      uiPort,
-      dbFilename: join(stateDir, 'temporal.db'),
-      log,
-    });
+  if (args.once) {
+    await run.stopAll();
+    process.exit(exitCode);
   }
-  const emulator = await startEmulator({ port: emulatorPort, statePath });
-  owned.emulator = emulator;
-  log(`MTurk emulator: ${emulator.url} (state ${statePath})`);
-  seedOnce(emulator);
+  log('Everything keeps running for the Web UI; press Ctrl-C to stop.');
+}
 
-  const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection });
-  const worker = await createMTurkWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: DEFAULT_TASK_QUEUE,
-    mturk: createMTurkClient(localMTurkConfig(emulator.url)),
-    // The same converter as the pay command's client (encryption if TEMPORAL_MTURK_CODEC_KEY is set).
-    dataConverter: dataConverterFromEnv(),
-  });
-  const running = worker.run();
-  owned.stopWorker = async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch(() => undefined);
-    await connection.close();
-  };
-  log(
-    `worker: running on task queue ${DEFAULT_TASK_QUEUE} (${((Date.now() - started) / 1000).toFixed(1)} s since start)`,
-  );
+/** The emulator's port, or a free one when another program holds it; never another demo's. */
+async function emulatorPortFor(port: number): Promise<number> {
+  if (await portIsFree(port)) return port;
+  if (await emulatorAnswers(port)) {
+    // Probably another `npm start`, using the same state file: two emulators must not share it.
+    throw new DemoError(
+      `an MTurk emulator already answers on port ${port} (another \`npm start\`?): ` +
+        'stop it first, or give this demo its own --emulator-port and --state-dir',
+    );
+  }
+  return portFor('MTurk emulator', port, '--emulator-port');
+}
+
+/** `temporal-mturk pay examples/demo-bonuses.csv --yes`, run in this process. */
+async function payDemoFile(
+  emulator: RunningEmulator,
+  address: string,
+  stateDir: string,
+): Promise<number> {
   console.log('');
   console.log(`$ temporal-mturk pay examples/demo-bonuses.csv --yes`);
-
-  const exitCode = await runPay(
+  return runPay(
     CSV_PATH,
     {
       yes: true,
@@ -259,33 +212,124 @@ async function main(): Promise<void> {
       env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' },
     },
   );
+}
 
-  const ledger = emulator.ledger();
-  const batchId = planBatch(readBonusFile(CSV_PATH)).batchId;
-  console.log('');
-  log(`pay exited with ${exitCode} after ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
-  log(
-    `MTurk emulator ledger: ${ledger.totals.bonusCount} bonuses ($${ledger.totals.bonuses} + $${ledger.totals.fees} fees) ` +
-      `ever paid, balance $${ledger.balance}`,
-  );
-  const uiUrl = owned.server?.uiUrl ?? `http://127.0.0.1:${args.uiPort}`;
-  const batchRun = await client.workflow
-    .getHandle(batchId)
-    .describe()
-    .catch(() => undefined);
-  log(`Web UI: ${uiUrl}/namespaces/default/workflows`);
-  if (batchRun) {
+/** What this run started, so Ctrl-C at any moment stops exactly that (a reused server stays). */
+class DemoRun {
+  private readonly started = Date.now();
+  private server?: DevServer;
+  private emulator?: RunningEmulator;
+  private stopWorker?: () => Promise<void>;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly args: DemoArgs) {}
+
+  stopAll(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await this.stopWorker?.();
+      await this.emulator?.stop();
+      await this.server?.stop();
+    })());
+  }
+
+  /**
+   * SIGTERM (a `kill`, a closing terminal, a process manager) stops the demo as Ctrl-C does.
+   * Without a handler of our own the Temporal runtime's would only stop the worker, leaving this
+   * process and the emulator running.
+   */
+  stopOnSignals(): void {
+    this.exitOn('SIGINT', 130, 'Ctrl-C');
+    this.exitOn('SIGTERM', 143, 'SIGTERM');
+  }
+
+  private exitOn(signal: NodeJS.Signals, code: number, what: string): void {
+    process.once(signal, () => {
+      console.log(`\n[demo] ${what}: stopping the worker, the emulator and the dev server...`);
+      this.stopAll().then(
+        () => process.exit(code),
+        () => process.exit(code),
+      );
+    });
+  }
+
+  /** The address of the dev server already on the Temporal port, or of one this run starts. */
+  async startOrReuseTemporal(): Promise<string> {
+    const address = `127.0.0.1:${this.args.temporalPort}`;
+    if (await temporalAnswers(address)) {
+      log(`Temporal: reusing the dev server already listening on ${address}`);
+      return address;
+    }
+    const temporalPort = await portFor('Temporal', this.args.temporalPort, '--temporal-port');
+    const uiPort = await portFor('Temporal Web UI', this.args.uiPort, '--ui-port');
+    this.server = await startDevServer({
+      port: temporalPort,
+      uiPort,
+      dbFilename: join(this.args.stateDir, 'temporal.db'),
+      log,
+    });
+    return `127.0.0.1:${temporalPort}`;
+  }
+
+  async startEmulator(port: number): Promise<RunningEmulator> {
+    const statePath = join(this.args.stateDir, 'mturk-emulator.json');
+    const emulator = await startEmulator({ port, statePath });
+    this.emulator = emulator;
+    log(`MTurk emulator: ${emulator.url} (state ${statePath})`);
+    seedOnce(emulator);
+    return emulator;
+  }
+
+  /** A worker in this process on the demo's task queue; returns a client on its connection. */
+  async startWorker(address: string, emulator: RunningEmulator): Promise<Client> {
+    const connection = await NativeConnection.connect({ address });
+    const client = new Client({ connection });
+    const worker = await createMTurkWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: DEFAULT_TASK_QUEUE,
+      mturk: createMTurkClient(localMTurkConfig(emulator.url)),
+      // The same converter as the pay command's client (encryption if TEMPORAL_MTURK_CODEC_KEY is set).
+      dataConverter: dataConverterFromEnv(),
+    });
+    const running = worker.run();
+    this.stopWorker = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    };
     log(
-      `the batch: ${uiUrl}/namespaces/default/workflows/${encodeURIComponent(batchId)}/${batchRun.runId}/history`,
+      `worker: running on task queue ${DEFAULT_TASK_QUEUE} (${this.secondsSinceStart()} s since start)`,
     );
+    return client;
   }
-  log('Run `npm start` again: every row is reported already paid, and nothing is paid twice.');
 
-  if (once) {
-    await stopAll();
-    process.exit(exitCode);
+  /** What the payment did on MTurk's side, and where to see it in the Web UI. */
+  async printSummary(exitCode: number, emulator: RunningEmulator, client: Client): Promise<void> {
+    const ledger = emulator.ledger();
+    const batchId = planBatch(readBonusFile(CSV_PATH)).batchId;
+    console.log('');
+    log(`pay exited with ${exitCode} after ${this.secondsSinceStart()} s in all`);
+    log(
+      `MTurk emulator ledger: ${ledger.totals.bonusCount} bonuses ($${ledger.totals.bonuses} + $${ledger.totals.fees} fees) ` +
+        `ever paid, balance $${ledger.balance}`,
+    );
+    const uiUrl = this.server?.uiUrl ?? `http://127.0.0.1:${this.args.uiPort}`;
+    const batchRun = await client.workflow
+      .getHandle(batchId)
+      .describe()
+      .catch(() => undefined);
+    log(`Web UI: ${uiUrl}/namespaces/default/workflows`);
+    if (batchRun) {
+      log(
+        `the batch: ${uiUrl}/namespaces/default/workflows/${encodeURIComponent(batchId)}/${batchRun.runId}/history`,
+      );
+    }
+    log('Run `npm start` again: every row is reported already paid, and nothing is paid twice.');
   }
-  log('Everything keeps running for the Web UI; press Ctrl-C to stop.');
+
+  private secondsSinceStart(): string {
+    return ((Date.now() - this.started) / 1000).toFixed(1);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -145,57 +145,69 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const namespace = opts.namespace ?? 'default';
   const cli = opts.cli ?? (await resolveTemporalCli({ log }));
   const port = opts.port || (await freePort());
-  const address = `127.0.0.1:${port}`;
+  const where: ServerPlace = {
+    port,
+    address: `127.0.0.1:${port}`,
+    namespace,
+    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+  };
+  if (cli.source === 'sdk-download') return await startDownloadedServer(cli, opts, where);
+  return await startLocalCliServer(cli, opts, where, log);
+}
 
-  if (cli.source === 'sdk-download') {
-    // Loaded only here: users with a local CLI never need the SDK's downloader.
-    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'cached-download', downloadDir: cli.downloadDir },
-        ip: '127.0.0.1',
-        port,
-        namespace,
-        ui: opts.uiPort !== undefined,
-        uiPort: opts.uiPort,
-        dbFilename: opts.dbFilename,
-        searchAttributes: ALL_SEARCH_ATTRIBUTES,
-        extraArgs: dynamicConfigArgs(),
-      },
-    });
-    const stop = () => env.teardown();
-    return {
-      address,
+/** Where a server being started listens, and its namespace. */
+interface ServerPlace {
+  port: number;
+  address: string;
+  namespace: string;
+  uiUrl: string | undefined;
+}
+
+/** The dev server the Temporal SDK downloads and runs, when no local CLI was found. */
+async function startDownloadedServer(
+  cli: Extract<ResolvedCli, { source: 'sdk-download' }>,
+  opts: DevServerOptions,
+  { port, address, namespace, uiUrl }: ServerPlace,
+): Promise<DevServer> {
+  // Loaded only here: users with a local CLI never need the SDK's downloader.
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'cached-download', downloadDir: cli.downloadDir },
+      ip: '127.0.0.1',
+      port,
       namespace,
-      uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-      cli,
-      stop,
-      kill: stop,
-    };
-  }
+      ui: opts.uiPort !== undefined,
+      uiPort: opts.uiPort,
+      dbFilename: opts.dbFilename,
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: dynamicConfigArgs(),
+    },
+  });
+  const stop = () => env.teardown();
+  return { address, namespace, uiUrl, cli, stop, kill: stop };
+}
 
+/** `temporal server start-dev` run by the local CLI, as our child process. */
+async function startLocalCliServer(
+  cli: Exclude<ResolvedCli, { source: 'sdk-download' }>,
+  opts: DevServerOptions,
+  { port, address, namespace, uiUrl }: ServerPlace,
+  log: (line: string) => void,
+): Promise<DevServer> {
   // Metrics are off by default in our harness: a fixed metrics port would collide between servers.
   const args = devServerArgs({ ...opts, port, namespace, metricsPort: await freePort() });
 
   const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   killOnExit(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  try {
-    await waitUntilServing(address, child, 60_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\nserver stderr:\n${stderr}`);
-  }
+  await waitUntilStarted(child, address);
   log(
     `temporal dev server: ${address} (pid ${child.pid}${opts.dbFilename ? `, db ${opts.dbFilename}` : ', in memory'})`,
   );
   return {
     address,
     namespace,
-    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    uiUrl,
     cli,
     pid: child.pid,
     async stop() {
@@ -207,4 +219,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       await waitForExit(child, 10_000);
     },
   };
+}
+
+/** Waits until the server answers; if it does not, kills it and throws with its last stderr. */
+async function waitUntilStarted(child: ChildProcess, address: string): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  try {
+    await waitUntilServing(address, child, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\nserver stderr:\n${stderr}`);
+  }
 }

@@ -134,66 +134,107 @@ async function goInstall(env: NodeJS.ProcessEnv, log: (l: string) => void): Prom
  * pinned version into that cache; finally the Temporal SDK's own download.
  */
 export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<ResolvedCli> {
-  const env = opts.env ?? process.env;
-  const log = opts.log ?? ((l: string) => console.error(l));
-  const started = Date.now();
-  const tried: string[] = [];
-  const found = (
-    source: Exclude<CliSource, 'sdk-download'>,
-    path: string,
-    version: string,
-  ): ResolvedCli => {
-    const ms = Date.now() - started;
-    log(`temporal-cli: using ${path} (source: ${source}, ${version}, resolved in ${ms} ms)`);
-    return { source, path, version, ms };
-  };
+  const lookup = new CliLookup(opts.env ?? process.env, opts.log ?? ((l) => console.error(l)));
+  return (
+    (await lookup.fromEnvVariable()) ??
+    (await lookup.fromPath()) ??
+    (await lookup.fromCache()) ??
+    (await lookup.fromGoInstall()) ??
+    lookup.sdkDownload(opts.allowDownload !== false)
+  );
+}
 
-  if (env.TEMPORAL_CLI) {
-    const version = await cliVersion(env.TEMPORAL_CLI);
-    if (!version)
-      throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} does not run ('--version' failed).`);
-    return found('env', env.TEMPORAL_CLI, version);
+/**
+ * One lookup's steps, each a place the CLI may be: a step returns the CLI it found, or
+ * undefined after noting in `tried` why not, for the message when nothing is found.
+ */
+class CliLookup {
+  private readonly started = Date.now();
+  private readonly tried: string[] = [];
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async fromEnvVariable(): Promise<ResolvedCli | undefined> {
+    const path = this.env.TEMPORAL_CLI;
+    if (!path) {
+      this.tried.push('TEMPORAL_CLI (not set)');
+      return undefined;
+    }
+    const version = await cliVersion(path);
+    if (!version) throw new Error(`TEMPORAL_CLI=${path} does not run ('--version' failed).`);
+    return this.found('env', path, version);
   }
-  tried.push('TEMPORAL_CLI (not set)');
 
-  const onPath = findOnPath(env);
-  if (onPath) {
+  async fromPath(): Promise<ResolvedCli | undefined> {
+    const onPath = findOnPath(this.env);
+    if (!onPath) {
+      this.tried.push('PATH (no temporal)');
+      return undefined;
+    }
     const version = await cliVersion(onPath);
-    if (version && isAcceptableVersion(version)) return found('path', onPath, version);
-    tried.push(`PATH: ${onPath} (version not acceptable: ${version ?? 'does not run'})`);
-  } else tried.push('PATH (no temporal)');
+    if (version && isAcceptableVersion(version)) return this.found('path', onPath, version);
+    this.tried.push(`PATH: ${onPath} (version not acceptable: ${version ?? 'does not run'})`);
+    return undefined;
+  }
 
-  const cached = cachedCliPath(env);
-  if (existsSync(cached)) {
+  async fromCache(): Promise<ResolvedCli | undefined> {
+    const cached = cachedCliPath(this.env);
+    if (!existsSync(cached)) {
+      this.tried.push(`cache: ${cached} (absent)`);
+      return undefined;
+    }
     const version = await cliVersion(cached);
-    if (version) return found('cache', cached, version);
-    tried.push(`cache: ${cached} (does not run; removed)`);
+    if (version) return this.found('cache', cached, version);
+    this.tried.push(`cache: ${cached} (does not run; removed)`);
     rmSync(cached, { force: true });
-  } else tried.push(`cache: ${cached} (absent)`);
+    return undefined;
+  }
 
-  if (await hasGo(env)) {
+  async fromGoInstall(): Promise<ResolvedCli | undefined> {
+    if (!(await hasGo(this.env))) {
+      this.tried.push('go install (no Go toolchain on PATH)');
+      return undefined;
+    }
     try {
-      const built = await goInstall(env, log);
+      const built = await goInstall(this.env, this.log);
       const version = await cliVersion(built);
-      if (version) return found('go-install', built, version);
-      tried.push(`go install: built ${built} but it does not run`);
+      if (version) return this.found('go-install', built, version);
+      this.tried.push(`go install: built ${built} but it does not run`);
     } catch (err) {
-      tried.push(
+      this.tried.push(
         `go install ${CLI_MODULE}@${PINNED_CLI_VERSION} failed: ${(err as Error).message.split('\n').slice(-3).join(' ')}`,
       );
     }
-  } else tried.push('go install (no Go toolchain on PATH)');
-
-  if (opts.allowDownload === false) {
-    throw new Error(
-      `No Temporal CLI found. Tried:\n  - ${tried.join('\n  - ')}\n` +
-        `Fix: install the Temporal CLI (https://docs.temporal.io/cli) and put it on PATH, ` +
-        `set TEMPORAL_CLI=/path/to/temporal, or install Go so it can be built.`,
-    );
+    return undefined;
   }
-  const ms = Date.now() - started;
-  log(
-    `temporal-cli: no local CLI (${tried.join('; ')}); falling back to the Temporal SDK's download`,
-  );
-  return { source: 'sdk-download', downloadDir: join(cacheDir(env), 'sdk-download'), ms, tried };
+
+  /** No local CLI: the SDK's download if allowed, else an error naming every place tried. */
+  sdkDownload(allowDownload: boolean): ResolvedCli {
+    if (!allowDownload) {
+      throw new Error(
+        `No Temporal CLI found. Tried:\n  - ${this.tried.join('\n  - ')}\n` +
+          `Fix: install the Temporal CLI (https://docs.temporal.io/cli) and put it on PATH, ` +
+          `set TEMPORAL_CLI=/path/to/temporal, or install Go so it can be built.`,
+      );
+    }
+    const ms = Date.now() - this.started;
+    this.log(
+      `temporal-cli: no local CLI (${this.tried.join('; ')}); falling back to the Temporal SDK's download`,
+    );
+    const downloadDir = join(cacheDir(this.env), 'sdk-download');
+    return { source: 'sdk-download', downloadDir, ms, tried: this.tried };
+  }
+
+  private found(
+    source: Exclude<CliSource, 'sdk-download'>,
+    path: string,
+    version: string,
+  ): ResolvedCli {
+    const ms = Date.now() - this.started;
+    this.log(`temporal-cli: using ${path} (source: ${source}, ${version}, resolved in ${ms} ms)`);
+    return { source, path, version, ms };
+  }
 }
