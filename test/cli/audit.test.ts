@@ -107,6 +107,19 @@ function requests(): Record<string, number> {
   return Object.fromEntries(Object.entries(emu.ledger().requests).filter(([, n]) => n > 0));
 }
 
+/** A HIT of `count` assignments, each paid `amount` once (as asked), and its rows. */
+async function seedPaidHit(count: number, amount: string) {
+  const { hitId, assignments } = seed(count);
+  const rows = assignments.map((x) => ({
+    assignmentId: x.assignmentId,
+    workerId: x.workerId,
+    amount,
+    reason: 'Thanks',
+  }));
+  for (const r of rows) await payDirect(r.assignmentId, r.workerId, r.amount, r.reason);
+  return { hitId, rows };
+}
+
 function audit(args: string[]) {
   return runCli(['audit', ...args, '--endpoint', emu.url], { TEMPORAL_ADDRESS: closedTemporal });
 }
@@ -159,14 +172,7 @@ describe('temporal-mturk audit', () => {
   });
 
   it('exits 0 on a clean ledger, and lists by HIT with --hit (one call per 100 bonuses)', async () => {
-    const { hitId, assignments: a } = seed(3);
-    const rows = a.map((x) => ({
-      assignmentId: x.assignmentId,
-      workerId: x.workerId,
-      amount: '0.40',
-      reason: 'Thanks',
-    }));
-    for (const r of rows) await payDirect(r.assignmentId, r.workerId, r.amount, r.reason);
+    const { hitId, rows } = await seedPaidHit(3, '0.40');
     const before = requests();
     const run = await audit([writeCsv(rows), '--hit', hitId]);
     expect(run.stderr).not.toContain('temporal-mturk audit:'); // progress lines may appear on a slow machine
@@ -181,14 +187,7 @@ describe('temporal-mturk audit', () => {
   });
 
   it('counts every page it read: a HIT of 101 assignments takes two of each listing', async () => {
-    const { hitId, assignments: a } = seed(101);
-    const rows = a.map((x) => ({
-      assignmentId: x.assignmentId,
-      workerId: x.workerId,
-      amount: '0.10',
-      reason: 'Thanks',
-    }));
-    for (const r of rows) await payDirect(r.assignmentId, r.workerId, r.amount, r.reason);
+    const { hitId, rows } = await seedPaidHit(101, '0.10');
     const before = requests();
     const run = await audit([writeCsv(rows), '--hit', hitId]);
     expect(run.code).toBe(0);
