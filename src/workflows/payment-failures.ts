@@ -45,11 +45,3 @@ export function isNothingSentFailure(err: unknown): boolean {
 export function isActivityTimeout(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
 }
-
-export function describe(err: unknown): { type?: string; message: string } {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  return {
-    type: failureType(err),
-    message: cause instanceof Error ? cause.message : String(cause),
-  };
-}

@@ -19,6 +19,7 @@ import {
 import type { createMTurkActivities, createNotifyActivities } from '../activities';
 import { reasonSentToMTurk } from '../common/bonus-reason';
 import { durationMs } from '../common/durations';
+import { describeFailure } from '../common/failures';
 import { FailureType, invalidBonusRequest } from '../common/errors';
 import { bonusRequestToken } from '../common/token';
 import type {
@@ -46,7 +47,6 @@ import {
 import { mturkCallOptions, notifyCallOptions } from './activity-options';
 import { BonusStateSearchAttribute } from './bonus-state-search';
 import {
-  describe,
   failureType,
   isActivityTimeout,
   isNothingSentFailure,
@@ -261,7 +261,7 @@ export class Payment {
 
   /** The workflow fails with `err` (continue-as-new is no failure: not for it). */
   fail(err: unknown): void {
-    this.lastError = describe(err);
+    this.lastError = describeFailure(err);
     this.enter('failed');
   }
 
@@ -341,7 +341,7 @@ export class Payment {
 
   /** Waits for funds or for MTurk after a failed sendBonus; rethrows any other failure. */
   private async waitOutFailedSend(err: unknown): Promise<void> {
-    this.lastError = describe(err);
+    this.lastError = describeFailure(err);
     // A definitive refusal paid nothing; anything else may have (a lost answer, a timeout).
     if (isSendBonusRefusal(err)) this.tokenRefused = true;
     else if (!isNothingSentFailure(err)) this.bonusAttempted = true;
@@ -446,7 +446,7 @@ export class Payment {
       return await this.mturk.lookUpBonus({ ...this.sendInput(), otherReasons: this.otherReasons });
     } catch (err) {
       if (!isActivityTimeout(err)) throw err;
-      this.lastError = describe(err);
+      this.lastError = describeFailure(err);
       return { listed: false };
     }
   }
@@ -491,9 +491,9 @@ export class Payment {
     } catch (err) {
       log.warn('notification not sent', {
         assignmentId: request.assignmentId,
-        error: describe(err).message,
+        error: describeFailure(err).message,
       });
-      return { status: 'failed', failure: describe(err).message };
+      return { status: 'failed', failure: describeFailure(err).message };
     }
   }
 }
