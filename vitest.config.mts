@@ -33,6 +33,7 @@ const UNIT = [
   'test/production/replay.test.ts',
   'test/production/temporal-config.test.ts',
   'test/unit/audit-check.test.ts',
+  'test/unit/failures.test.ts',
   'test/unit/money.test.ts',
   'test/unit/mturk-client.test.ts',
   'test/unit/mturk-errors.test.ts',
