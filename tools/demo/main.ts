@@ -163,10 +163,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   run.stopOnSignals();
 
-  // The emulator's port first: refusing must happen before anything was started.
+  // The emulator's port first: refusing must happen before anything was started. It is bound at
+  // once: a substitute port comes from the ephemeral range, where the dev server's own services
+  // take random ports while it starts (a CI run lost the port that way: EADDRINUSE).
   const emulatorPort = await emulatorPortFor(args.emulatorPort);
-  const address = await run.startOrReuseTemporal();
   const emulator = await run.startEmulator(emulatorPort);
+  const address = await run.startOrReuseTemporal();
   const client = await run.startWorker(address, emulator);
   const exitCode = await payDemoFile(emulator, address, args.stateDir);
   await run.printSummary(exitCode, emulator, client);
