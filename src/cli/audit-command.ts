@@ -30,7 +30,7 @@ import {
   type BonusFile,
   type ResultsFileOptions,
 } from './csv-input';
-import { CliError, ExitCode } from './exit-codes';
+import { CliError, ExitCode, commandExitCode } from './exit-codes';
 import { printer, processIO, type CliIO, type Print } from './io';
 import { MAX_BONUS_CEILING_CENTS, resolveMTurkConfig } from './options';
 import { MTurkReadError, type RetryOptions } from './paced';
@@ -67,20 +67,13 @@ export async function runAudit(
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
-  try {
-    return await audit(file, opts, io, print);
-  } catch (err) {
-    if (err instanceof CliError) {
-      print.err(`temporal-mturk audit: ${err.message}`);
-      return err.exitCode;
-    }
-    if (err instanceof MTurkReadError) {
-      print.err(`temporal-mturk audit: cannot read MTurk's ledger: ${err.message}`);
-      return ExitCode.Error;
-    }
-    print.err(`temporal-mturk audit: ${err instanceof Error ? err.message : String(err)}`);
-    return ExitCode.Error;
-  }
+  return commandExitCode(
+    'audit',
+    print,
+    () => audit(file, opts, io, print),
+    (err) =>
+      err instanceof MTurkReadError ? `cannot read MTurk's ledger: ${err.message}` : undefined,
+  );
 }
 
 /** The file's rows as asked bonuses, or exit 2 listing every problem. */

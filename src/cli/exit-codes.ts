@@ -28,3 +28,23 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/**
+ * Runs one command's body: its exit code, or for a failure one line on stderr,
+ * `temporal-mturk <command>: <message>` (`explain` may word an error of its own), and the
+ * CliError's exit code (any other error: Error).
+ */
+export async function commandExitCode(
+  command: string,
+  print: { err: (line: string) => void },
+  body: () => Promise<number>,
+  explain: (err: unknown) => string | undefined = () => undefined,
+): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    const message = explain(err) ?? (err instanceof Error ? err.message : String(err));
+    print.err(`temporal-mturk ${command}: ${message}`);
+    return err instanceof CliError ? err.exitCode : ExitCode.Error;
+  }
+}

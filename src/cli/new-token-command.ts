@@ -9,7 +9,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PaymentStatus } from '../common/types';
 import { confirmByTyping } from './confirm';
-import { CliError, ExitCode } from './exit-codes';
+import { CliError, ExitCode, commandExitCode } from './exit-codes';
 import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
 import { queryWithin } from '../query-within';
@@ -28,14 +28,9 @@ export async function runPayUnderNewToken(
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
-  try {
-    return await payUnderNewToken(workflowId, opts, io, print);
-  } catch (err) {
-    print.err(
-      `temporal-mturk pay-under-new-token: ${err instanceof Error ? err.message : String(err)}`,
-    );
-    return err instanceof CliError ? err.exitCode : ExitCode.Error;
-  }
+  return commandExitCode('pay-under-new-token', print, () =>
+    payUnderNewToken(workflowId, opts, io, print),
+  );
 }
 
 async function payUnderNewToken(

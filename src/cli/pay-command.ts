@@ -42,7 +42,7 @@ import {
   type BonusFile,
   type ResultsFileOptions,
 } from './csv-input';
-import { CliError, ExitCode } from './exit-codes';
+import { CliError, ExitCode, commandExitCode } from './exit-codes';
 import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions, type ResolvedOptions } from './options';
 import { describeLedgerPreview, previewLedger } from './ledger-preview';
@@ -76,16 +76,7 @@ export async function runPay(
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
-  try {
-    return await pay(file, opts, io, print);
-  } catch (err) {
-    if (err instanceof CliError) {
-      print.err(`temporal-mturk pay: ${err.message}`);
-      return err.exitCode;
-    }
-    print.err(`temporal-mturk pay: ${err instanceof Error ? err.message : String(err)}`);
-    return ExitCode.Error;
-  }
+  return commandExitCode('pay', print, () => pay(file, opts, io, print));
 }
 
 /** --notify and --notify-message as the payment takes them; exit 2 when MTurk would refuse. */

@@ -20,7 +20,7 @@ import {
 import { describeFailure } from '../common/failures';
 import { BATCH_ID_PREFIX, planBatch, type BatchPlan } from './batch-plan';
 import { allIssues, formatIssue, readBonusFile, type ResultsFileOptions } from './csv-input';
-import { CliError, ExitCode } from './exit-codes';
+import { CliError, ExitCode, commandExitCode } from './exit-codes';
 import { printer, processIO, type CliIO, type Print } from './io';
 import { connectClient, resolveOptions, type CommonOptions } from './options';
 import { formatCounts } from './progress';
@@ -39,12 +39,7 @@ export async function runStatus(
   io: CliIO = processIO(),
 ): Promise<number> {
   const print = printer(io);
-  try {
-    return await status(target, opts, io, print);
-  } catch (err) {
-    print.err(`temporal-mturk status: ${err instanceof Error ? err.message : String(err)}`);
-    return err instanceof CliError ? err.exitCode : ExitCode.Error;
-  }
+  return commandExitCode('status', print, () => status(target, opts, io, print));
 }
 
 interface FilePlan {

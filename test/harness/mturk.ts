@@ -8,7 +8,7 @@ import {
 } from '@temporalio/worker';
 import { createMTurkWorker, type MTurkWorkerOptions } from '../../src/worker';
 import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { connectToDevServer, uniqueTaskQueue } from './temporal';
 
@@ -89,6 +89,36 @@ export function useWorkerTestBed(prefix: string): WorkerTestBed {
     await bed.worker?.stop();
     await bed.emu?.stop();
     await bed.env?.teardown();
+  });
+  return bed;
+}
+
+/**
+ * As useWorkerTestBed, but every test starts clean: an emptied emulator (then `prepare`, e.g. a
+ * configuration), a task queue of its own and a fresh worker, stopped after the test. For files
+ * whose tests kill, reset or stall workflows that must not leak into the next test.
+ */
+export function useWorkerPerTest(
+  prefix: string,
+  prepare: (emu: RunningEmulator) => void = () => undefined,
+): WorkerTestBed {
+  const bed = {} as WorkerTestBed;
+  beforeAll(async () => {
+    bed.env = await connectToDevServer();
+    bed.emu = await startEmulator({ port: 0 });
+  });
+  afterAll(async () => {
+    await bed.emu?.stop();
+    await bed.env?.teardown();
+  });
+  beforeEach(async () => {
+    bed.emu.reset();
+    prepare(bed.emu);
+    bed.taskQueue = uniqueTaskQueue(prefix);
+    bed.worker = await startTestWorker(bed.env, bed.emu.url, bed.taskQueue);
+  });
+  afterEach(async () => {
+    await bed.worker.stop();
   });
   return bed;
 }

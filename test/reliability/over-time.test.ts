@@ -11,10 +11,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import { FailureType } from '../../src/common/errors';
 import { bonusRequestToken } from '../../src/common/token';
 import type {
@@ -33,33 +31,13 @@ import {
   loadHistory,
   recordedWorkflowId,
 } from '../harness/histories';
-import { emulatorClient, startTestWorker, type TestWorker } from '../harness/mturk';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
+import { emulatorClient, useWorkerPerTest } from '../harness/mturk';
 
 const HOUR_MS = 60 * 60 * 1000;
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let taskQueue: string;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emu?.stop();
-  await env?.teardown();
-});
-beforeEach(async () => {
-  emu.reset();
-  emu.configure({ listingLagMs: 0, consumeTokenOnFailure: false });
-  taskQueue = uniqueTaskQueue('over-time');
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterEach(async () => {
-  await worker.stop();
-});
+const bed = useWorkerPerTest('over-time', (emu) =>
+  emu.configure({ listingLagMs: 0, consumeTokenOnFailure: false }),
+);
 
 /** Quick retries and re-checks keep the scenarios short; the policy's shape is production's. */
 const fast: ApproveAndBonusOptions = {
@@ -69,13 +47,13 @@ const fast: ApproveAndBonusOptions = {
   confirmationWindow: '2s',
   unconfirmedRecheckInterval: '500ms',
 };
-const opts = () => ({ taskQueue, workflowOptions: fast });
+const opts = () => ({ taskQueue: bed.taskQueue, workflowOptions: fast });
 
 function seed(count: number, balance = '100.00') {
   const assignments = Array.from({ length: count }, (_, i) => ({
     workerId: `AOVERTIME${String(i).padStart(5, '0')}`,
   }));
-  return emu.seed({ balance, hits: [{ assignments }] }).hits[0]!.assignments;
+  return bed.emu.seed({ balance, hits: [{ assignments }] }).hits[0]!.assignments;
 }
 
 function input(
@@ -93,14 +71,14 @@ function input(
 
 /** Bonuses MTurk's ledger holds for an assignment. */
 const paidFor = (assignmentId: string) =>
-  emu.ledger().bonuses.filter((b) => b.assignmentId === assignmentId);
+  bed.emu.ledger().bonuses.filter((b) => b.assignmentId === assignmentId);
 
 /** The workflow's first WorkflowTaskCompleted: `temporal workflow reset --type FirstWorkflowTask`. */
 async function resetToFirstWorkflowTask(handle: WorkflowHandle): Promise<string> {
   const history = await handle.fetchHistory();
   const first = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
-  const { runId } = await env.client.workflowService.resetWorkflowExecution({
-    namespace: env.namespace,
+  const { runId } = await bed.env.client.workflowService.resetWorkflowExecution({
+    namespace: bed.env.namespace,
     workflowExecution: { workflowId: handle.workflowId },
     workflowTaskFinishEventId: first.eventId,
     requestId: randomUUID(),
@@ -126,27 +104,27 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('exactly once over time', () => {
   it('a reset to the first workflow task 25 h later (past the token memory) pays nothing again', async () => {
     const [a] = seed(1);
-    const handle = await payBonus(env.client, input(a!), opts());
+    const handle = await payBonus(bed.env.client, input(a!), opts());
     expect((await handle.result()).bonus.status).toBe('paid');
-    emu.advanceClock(25 * HOUR_MS);
+    bed.emu.advanceClock(25 * HOUR_MS);
 
     const runId = await resetToFirstWorkflowTask(handle);
-    const again = await env.client.workflow
+    const again = await bed.env.client.workflow
       .getHandle<typeof approveAndBonus>(handle.workflowId, runId)
       .result();
     expect(again.bonus).toMatchObject({ status: 'already-paid', foundBy: 'listing' });
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
-    expect(emu.ledger().requests.SendBonus).toBe(1);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(1);
   });
 
   it('a start by name 25 h later with ALLOW_DUPLICATE (any client, any language) pays nothing again', async () => {
     const [a] = seed(1);
-    const first = await payBonusAndWait(env.client, input(a!), opts());
+    const first = await payBonusAndWait(bed.env.client, input(a!), opts());
     expect(first.bonus.status).toBe('paid');
-    emu.advanceClock(25 * HOUR_MS);
+    bed.emu.advanceClock(25 * HOUR_MS);
 
-    const again = (await env.client.workflow.execute('approveAndBonus', {
-      taskQueue,
+    const again = (await bed.env.client.workflow.execute('approveAndBonus', {
+      taskQueue: bed.taskQueue,
       workflowId: bonusWorkflowId(a!.assignmentId),
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       args: [{ ...input(a!), options: fast }],
@@ -157,12 +135,12 @@ describe('exactly once over time', () => {
 
   it('a rerun with another reason or amount for an unkeyed payment is a PaymentConflict: zero SendBonus', async () => {
     const [a] = seed(1);
-    await payBonusAndWait(env.client, input(a!), opts());
-    const sendsBefore = emu.ledger().requests.SendBonus;
+    await payBonusAndWait(bed.env.client, input(a!), opts());
+    const sendsBefore = bed.emu.ledger().requests.SendBonus;
 
     // Started by name (the workflow cannot know what an earlier run did: the ledger does).
-    const byName = env.client.workflow.execute('approveAndBonus', {
-      taskQueue,
+    const byName = bed.env.client.workflow.execute('approveAndBonus', {
+      taskQueue: bed.taskQueue,
       workflowId: `elsewhere-${randomUUID()}`,
       args: [{ ...input(a!, { reason: 'A different reason' }), options: fast }],
     });
@@ -172,12 +150,12 @@ describe('exactly once over time', () => {
 
     // payBonus compares with the existing payment workflow before attaching to it.
     const attached = await failureOf(
-      payBonus(env.client, input(a!, { bonusAmount: '3.00' }), opts()),
+      payBonus(bed.env.client, input(a!, { bonusAmount: '3.00' }), opts()),
     );
     expect(attached.type).toBe(FailureType.PaymentConflict);
     expect(attached.message).toMatch(/amount 2\.00 \(asked 3\.00\)/);
 
-    expect(emu.ledger().requests.SendBonus).toBe(sendsBefore);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(sendsBefore);
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
   });
 
@@ -185,12 +163,12 @@ describe('exactly once over time', () => {
     const [a] = seed(1);
     const keyed = (bonusKey: string) => input(a!, { bonusKey, skipApproval: bonusKey === 'b' });
     for (const key of ['a', 'b']) {
-      expect((await payBonusAndWait(env.client, keyed(key), opts())).bonus.status).toBe('paid');
+      expect((await payBonusAndWait(bed.env.client, keyed(key), opts())).bonus.status).toBe('paid');
     }
-    emu.advanceClock(25 * HOUR_MS);
+    bed.emu.advanceClock(25 * HOUR_MS);
     for (const key of ['a', 'b']) {
-      const again = (await env.client.workflow.execute('approveAndBonus', {
-        taskQueue,
+      const again = (await bed.env.client.workflow.execute('approveAndBonus', {
+        taskQueue: bed.taskQueue,
         workflowId: bonusWorkflowId(a!.assignmentId, key),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         args: [{ ...keyed(key), options: fast }],
@@ -207,40 +185,40 @@ describe('exactly once over time', () => {
   it.each([0, 5_000])(
     'a listing lagging %i ms with half the SendBonus answers lost: one payment each, none missing',
     async (lagMs) => {
-      emu.configure({ listingLagMs: lagMs });
-      emu.setFaults({ seed: 7, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
+      bed.emu.configure({ listingLagMs: lagMs });
+      bed.emu.setFaults({ seed: 7, operations: { SendBonus: { dropAfterCommitRate: 0.5 } } });
       const rows = seed(10, '500.00');
       const results = await Promise.all(
         rows.map((a) =>
-          payBonusAndWait(env.client, input(a), {
-            taskQueue,
+          payBonusAndWait(bed.env.client, input(a), {
+            taskQueue: bed.taskQueue,
             workflowOptions: { ...fast, confirmationWindow: '10m' },
           }),
         ),
       );
       for (const result of results) expect(['paid', 'already-paid']).toContain(result.bonus.status);
       for (const a of rows) expect(paidFor(a.assignmentId)).toHaveLength(1);
-      expect(emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
+      expect(bed.emu.ledger().faults.dropAfterCommit).toBeGreaterThan(0);
     },
   );
 
   it('a funds wait never fails, even when refused calls use up their tokens', async () => {
-    emu.configure({ consumeTokenOnFailure: true });
+    bed.emu.configure({ consumeTokenOnFailure: true });
     const [a] = seed(1, '0.00');
-    const handle = await payBonus(env.client, input(a!, { bonusAmount: '5.00' }), opts());
+    const handle = await payBonus(bed.env.client, input(a!, { bonusAmount: '5.00' }), opts());
     // Eight partial top-ups, each refused again, then enough.
     for (let i = 0; i < 8; i++) {
       await waitForState(handle, 'waiting-for-funds');
-      emu.setBalance((0.5 * (i + 1)).toFixed(2));
+      bed.emu.setBalance((0.5 * (i + 1)).toFixed(2));
       await handle.signal('fundsAdded');
       await waitForRequests('SendBonus', i + 2);
     }
-    emu.setBalance('10.00');
+    bed.emu.setBalance('10.00');
     await handle.signal('fundsAdded');
     const result = await handle.result();
     expect(result.bonus.status).toBe('paid');
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
-    expect(emu.ledger().balance).toBe('4.00');
+    expect(bed.emu.ledger().balance).toBe('4.00');
     // Every refused token was left behind, never sent again.
     const status = await handle.query<PaymentStatus>('status');
     expect(status.tokenGeneration).toBeGreaterThanOrEqual(9);
@@ -250,25 +228,25 @@ describe('exactly once over time', () => {
   });
 
   it('a restart after a refused call continues from the next token generation', async () => {
-    emu.configure({ consumeTokenOnFailure: true });
+    bed.emu.configure({ consumeTokenOnFailure: true });
     const [a] = seed(1);
     // Wrong worker: MTurk refuses the SendBonus (and, here, remembers its token).
     const wrong = await failureOf(
-      payBonusAndWait(env.client, input(a!, { workerId: 'AWRONGWORKER01' }), opts()),
+      payBonusAndWait(bed.env.client, input(a!, { workerId: 'AWRONGWORKER01' }), opts()),
     );
     expect(wrong.type).toBe(FailureType.WorkerMismatch);
-    const fixed = await payBonusAndWait(env.client, input(a!), opts());
+    const fixed = await payBonusAndWait(bed.env.client, input(a!), opts());
     expect(fixed.bonus.status).toBe('paid');
     expect(fixed.bonus.token).toMatch(/^tm1-1-/);
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
   });
 
   it('a used token that is never listed waits as unconfirmed until an operator asks for a new token', async () => {
-    emu.configure({ consumeTokenOnFailure: true });
+    bed.emu.configure({ consumeTokenOnFailure: true });
     const [a] = seed(1);
     const workflowId = bonusWorkflowId(a!.assignmentId);
     // Another tool used our generation-0 token on a call MTurk refused: nothing was paid.
-    const mturk = emulatorClient(emu.url);
+    const mturk = emulatorClient(bed.emu.url);
     await mturk
       .send(
         new SendBonusCommand({
@@ -282,7 +260,7 @@ describe('exactly once over time', () => {
       .catch(() => undefined);
     mturk.destroy();
 
-    const handle = await payBonus(env.client, input(a!), opts());
+    const handle = await payBonus(bed.env.client, input(a!), opts());
     const status = await waitForState(handle, 'unconfirmed');
     expect(status.originalRequestId).toBeTruthy();
     expect(paidFor(a!.assignmentId)).toHaveLength(0);
@@ -303,7 +281,7 @@ describe('exactly once over time', () => {
     const workflowId = bonusWorkflowId(a!.assignmentId, 'k');
     // Started before keys were carried in reasons: it paid "Thanks" (no key marker), and its
     // continue-as-new carried no record of the reason it sent.
-    const mturk = emulatorClient(emu.url);
+    const mturk = emulatorClient(bed.emu.url);
     await mturk.send(
       new SendBonusCommand({
         AssignmentId: a!.assignmentId,
@@ -314,10 +292,10 @@ describe('exactly once over time', () => {
       }),
     );
     mturk.destroy();
-    const sends = emu.ledger().requests.SendBonus;
+    const sends = bed.emu.ledger().requests.SendBonus;
 
-    const result = (await env.client.workflow.execute('approveAndBonus', {
-      taskQueue,
+    const result = (await bed.env.client.workflow.execute('approveAndBonus', {
+      taskQueue: bed.taskQueue,
       workflowId,
       args: [
         {
@@ -328,7 +306,7 @@ describe('exactly once over time', () => {
       ],
     })) as ApproveAndBonusResult;
     expect(result.bonus).toMatchObject({ status: 'already-paid', foundBy: 'listing' });
-    expect(emu.ledger().requests.SendBonus).toBe(sends);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(sends);
     expect(paidFor(a!.assignmentId)).toHaveLength(1);
   });
 
@@ -340,7 +318,7 @@ describe('exactly once over time', () => {
     const workflowId = recordedWorkflowId(history);
     expect(recorded.carried).toBeDefined();
     expect(recorded.carried).not.toHaveProperty('mturkReason');
-    emu.seed({
+    bed.emu.seed({
       balance: '100.00',
       hits: [
         {
@@ -349,7 +327,7 @@ describe('exactly once over time', () => {
       ],
     });
     // Funds came, and the old code's SendBonus paid with the reason it always sent.
-    const mturk = emulatorClient(emu.url);
+    const mturk = emulatorClient(bed.emu.url);
     await mturk.send(
       new SendBonusCommand({
         AssignmentId: recorded.assignmentId,
@@ -364,11 +342,11 @@ describe('exactly once over time', () => {
       }),
     );
     mturk.destroy();
-    const sends = emu.ledger().requests.SendBonus;
+    const sends = bed.emu.ledger().requests.SendBonus;
 
     // The next run, as the server starts it: the recorded input, under the same workflow ID.
-    const result = (await env.client.workflow.execute('approveAndBonus', {
-      taskQueue,
+    const result = (await bed.env.client.workflow.execute('approveAndBonus', {
+      taskQueue: bed.taskQueue,
       workflowId,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       args: [recorded],
@@ -378,7 +356,7 @@ describe('exactly once over time', () => {
       foundBy: 'listing',
       amount: recorded.bonusAmount,
     });
-    expect(emu.ledger().requests.SendBonus).toBe(sends);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(sends);
     expect(paidFor(recorded.assignmentId)).toEqual([
       expect.objectContaining({ reason: recorded.reason }),
     ]);
@@ -386,16 +364,16 @@ describe('exactly once over time', () => {
 
   it('a payment confirmed for another MTurk is refused by the worker with zero requests', async () => {
     const [a] = seed(1);
-    const before = { ...emu.ledger().requests };
+    const before = { ...bed.emu.ledger().requests };
     const refused = await failureOf(
-      payBonusAndWait(env.client, input(a!), {
+      payBonusAndWait(bed.env.client, input(a!), {
         ...opts(),
         target: { name: 'local', endpoint: 'http://127.0.0.1:9' },
       }),
     );
     expect(refused.type).toBe(FailureType.TargetMismatch);
-    expect(refused.message).toContain(emu.url);
-    expect(emu.ledger().requests).toEqual(before);
+    expect(refused.message).toContain(bed.emu.url);
+    expect(bed.emu.ledger().requests).toEqual(before);
   });
 });
 
@@ -411,7 +389,7 @@ async function waitForState(handle: WorkflowHandle, state: string): Promise<Paym
 
 async function waitForRequests(operation: string, count: number): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while ((emu.ledger().requests[operation] ?? 0) < count) {
+  while ((bed.emu.ledger().requests[operation] ?? 0) < count) {
     if (Date.now() > deadline) throw new Error(`fewer than ${count} ${operation} requests`);
     await new Promise((r) => setTimeout(r, 25));
   }

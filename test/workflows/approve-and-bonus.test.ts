@@ -1,40 +1,16 @@
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bonusWorkflowId, payBonus, payBonusAndWait } from '../../src/client';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { ApproveAndBonusInput } from '../../src/common/types';
 import { MTurkBonusState } from '../../src/common/search-attributes';
 import { statusQuery } from '../../src/workflows';
-import { connectToDevServer, uniqueTaskQueue } from '../harness/temporal';
-import { emulatorClient, startTestWorker, type TestWorker } from '../harness/mturk';
+import { emulatorClient, useWorkerPerTest } from '../harness/mturk';
 
-let env: TestWorkflowEnvironment;
-let emu: RunningEmulator;
-let taskQueue: string;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  env = await connectToDevServer();
-  emu = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emu?.stop();
-  await env?.teardown();
-});
-
-beforeEach(async () => {
-  emu.reset();
-  taskQueue = uniqueTaskQueue('bonus');
-  worker = await startTestWorker(env, emu.url, taskQueue);
-});
-afterEach(async () => {
-  await worker.stop();
-});
+const bed = useWorkerPerTest('bonus');
 
 /** One submitted assignment on a funded account. */
 function seedOne(balance = '100.00', workerId = 'AWORKER0000001') {
-  const { hits } = emu.seed({ balance, hits: [{ assignments: [{ workerId }] }] });
+  const { hits } = bed.emu.seed({ balance, hits: [{ assignments: [{ workerId }] }] });
   const assignmentId = hits[0]!.assignments[0]!.assignmentId;
   return { assignmentId, workerId };
 }
@@ -51,18 +27,18 @@ const fast = {
   taskQueue: '',
   workflowOptions: { retryInitialInterval: '50ms', retryMaximumInterval: '500ms' },
 };
-const opts = () => ({ ...fast, taskQueue });
+const opts = () => ({ ...fast, taskQueue: bed.taskQueue });
 
 describe('approveAndBonus', () => {
   it('approves once and pays once, exact to the cent with the fee', async () => {
     const a = seedOne('10.00');
-    const result = await payBonusAndWait(env.client, input(a, { bonusAmount: '2.50' }), opts());
+    const result = await payBonusAndWait(bed.env.client, input(a, { bonusAmount: '2.50' }), opts());
 
     expect(result.approval?.status).toBe('approved');
     expect(result.bonus.status).toBe('paid');
     expect(result.bonus.amount).toBe('2.50');
     expect(result.bonus.requestId).toBeTruthy();
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(ledger.approvals).toHaveLength(1);
     expect(ledger.bonuses).toHaveLength(1);
     expect(ledger.bonuses[0]).toMatchObject({
@@ -76,7 +52,7 @@ describe('approveAndBonus', () => {
 
   it('writes MTurkBonusState once on the happy path: started, then paid', async () => {
     const a = seedOne();
-    const handle = await payBonus(env.client, input(a), opts());
+    const handle = await payBonus(bed.env.client, input(a), opts());
     await handle.result();
 
     expect((await handle.describe()).typedSearchAttributes.get(MTurkBonusState)).toBe('paid');
@@ -85,7 +61,7 @@ describe('approveAndBonus', () => {
 
   it('derives a stable token of at most 64 characters from the workflow ID', async () => {
     const a = seedOne();
-    const handle = await payBonus(env.client, input(a, { bonusKey: 'round-2' }), opts());
+    const handle = await payBonus(bed.env.client, input(a, { bonusKey: 'round-2' }), opts());
     expect(handle.workflowId).toBe(bonusWorkflowId(a.assignmentId, 'round-2'));
     const { bonus } = await handle.result();
     expect(bonus.token).toMatch(/^tm1-0-[0-9a-f]{48}$/);
@@ -94,19 +70,19 @@ describe('approveAndBonus', () => {
 
   it('pays once when SendBonus commits and the response is lost', async () => {
     const a = seedOne();
-    emu.setFaults({ seed: 7, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
-    const handle = await payBonus(env.client, input(a), opts());
+    bed.emu.setFaults({ seed: 7, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const handle = await payBonus(bed.env.client, input(a), opts());
     // Let the first attempt commit and drop, then heal the network.
-    await waitFor(() => emu.ledger().bonuses.length === 1);
-    emu.setFaults({});
+    await waitFor(() => bed.emu.ledger().bonuses.length === 1);
+    bed.emu.setFaults({});
     const result = await handle.result();
     expect(result.bonus.status).toBe('already-paid');
-    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
   });
 
   it('approves once and pays once through ServiceFault and throttling storms', async () => {
     const a = seedOne();
-    emu.setFaults({
+    bed.emu.setFaults({
       seed: 3,
       operations: {
         ApproveAssignment: { serviceFaultRate: 0.5, throttleRate: 0.3 },
@@ -115,9 +91,9 @@ describe('approveAndBonus', () => {
         ListBonusPayments: { throttleRate: 0.3 },
       },
     });
-    const result = await payBonusAndWait(env.client, input(a), opts());
+    const result = await payBonusAndWait(bed.env.client, input(a), opts());
     expect(['paid', 'already-paid']).toContain(result.bonus.status);
-    const ledger = emu.ledger();
+    const ledger = bed.emu.ledger();
     expect(ledger.approvals).toHaveLength(1);
     expect(ledger.bonuses).toHaveLength(1);
     expect(ledger.faults.serviceFault + ledger.faults.throttle).toBeGreaterThan(0);
@@ -126,20 +102,20 @@ describe('approveAndBonus', () => {
   it('pays both of two keyed bonuses with the same amount and reason, even on retries', async () => {
     const a = seedOne();
     const bonus = (bonusKey: string) => input(a, { reason: 'Weekly bonus', bonusKey });
-    const first = await payBonusAndWait(env.client, bonus('week-1'), opts());
+    const first = await payBonusAndWait(bed.env.client, bonus('week-1'), opts());
     expect(first.bonus.status).toBe('paid');
 
     // The second one's first SendBonus is throttled (nothing paid); its retry looks the
     // payment up in ListBonusPayments, which must not take week-1's bonus for week-2's.
-    emu.setFaults({ seed: 5, operations: { SendBonus: { throttleRate: 1 } } });
-    const sent = emu.ledger().requests.SendBonus ?? 0;
-    const handle = await payBonus(env.client, bonus('week-2'), opts());
-    await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) > sent);
-    emu.setFaults({});
+    bed.emu.setFaults({ seed: 5, operations: { SendBonus: { throttleRate: 1 } } });
+    const sent = bed.emu.ledger().requests.SendBonus ?? 0;
+    const handle = await payBonus(bed.env.client, bonus('week-2'), opts());
+    await waitFor(() => (bed.emu.ledger().requests.SendBonus ?? 0) > sent);
+    bed.emu.setFaults({});
     const second = await handle.result();
 
     expect(second.bonus.status).toBe('paid');
-    expect(emu.ledger().bonuses.map((b) => b.reason)).toEqual([
+    expect(bed.emu.ledger().bonuses.map((b) => b.reason)).toEqual([
       'Weekly bonus (bonus week-1)',
       'Weekly bonus (bonus week-2)',
     ]);
@@ -148,86 +124,86 @@ describe('approveAndBonus', () => {
   it('returns the first result when the same payment is started twice or repeated after completion', async () => {
     const a = seedOne();
     const [h1, h2] = await Promise.all([
-      payBonus(env.client, input(a), opts()),
-      payBonus(env.client, input(a), opts()),
+      payBonus(bed.env.client, input(a), opts()),
+      payBonus(bed.env.client, input(a), opts()),
     ]);
     expect(h1.workflowId).toBe(h2.workflowId);
     const first = await h1.result();
-    const again = await payBonusAndWait(env.client, input(a), opts());
+    const again = await payBonusAndWait(bed.env.client, input(a), opts());
     expect(again).toEqual(first);
-    expect(emu.ledger().bonuses).toHaveLength(1);
-    expect(emu.ledger().requests.SendBonus).toBe(1);
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().requests.SendBonus).toBe(1);
   });
 
   it('pays once after a retry whose token MTurk has already forgotten', async () => {
     const a = seedOne();
     // The first SendBonus commits and drops; MTurk then forgets tokens at once (the 24 h limit).
-    emu.configure({ tokenTtlMs: 1 });
-    emu.setFaults({ seed: 1, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
-    const handle = await payBonus(env.client, input(a), opts());
-    await waitFor(() => emu.ledger().bonuses.length === 1);
-    emu.setFaults({});
-    emu.advanceClock(25 * 3600_000);
+    bed.emu.configure({ tokenTtlMs: 1 });
+    bed.emu.setFaults({ seed: 1, operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    const handle = await payBonus(bed.env.client, input(a), opts());
+    await waitFor(() => bed.emu.ledger().bonuses.length === 1);
+    bed.emu.setFaults({});
+    bed.emu.advanceClock(25 * 3600_000);
     const result = await handle.result();
     expect(result.bonus.status).toBe('already-paid');
-    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
   });
 
   it('treats an already approved assignment as approved', async () => {
     const a = seedOne();
-    await emulatorClient(emu.url).send(
+    await emulatorClient(bed.emu.url).send(
       new (await import('@aws-sdk/client-mturk')).ApproveAssignmentCommand({
         AssignmentId: a.assignmentId,
       }),
     );
-    const result = await payBonusAndWait(env.client, input(a), opts());
+    const result = await payBonusAndWait(bed.env.client, input(a), opts());
     expect(result.approval?.status).toBe('already-approved');
-    expect(emu.ledger().approvals).toHaveLength(1);
-    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().approvals).toHaveLength(1);
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
   });
 
   it('refuses a rejected assignment unless overrideRejection is asked', async () => {
     const { RejectAssignmentCommand } = await import('@aws-sdk/client-mturk');
     const a = seedOne();
-    await emulatorClient(emu.url).send(
+    await emulatorClient(bed.emu.url).send(
       new RejectAssignmentCommand({ AssignmentId: a.assignmentId, RequesterFeedback: 'no' }),
     );
-    const err = await payBonusAndWait(env.client, input(a), opts()).catch((e) => e);
+    const err = await payBonusAndWait(bed.env.client, input(a), opts()).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(rootFailure(err)).toMatchObject({ type: 'AssignmentNotApprovable', nonRetryable: true });
-    expect(emu.ledger().bonuses).toHaveLength(0);
+    expect(bed.emu.ledger().bonuses).toHaveLength(0);
 
     const b = seedOne('100.00', 'AWORKER0000002');
-    await emulatorClient(emu.url).send(
+    await emulatorClient(bed.emu.url).send(
       new RejectAssignmentCommand({ AssignmentId: b.assignmentId, RequesterFeedback: 'no' }),
     );
-    const ok = await payBonusAndWait(env.client, input(b, { overrideRejection: true }), opts());
+    const ok = await payBonusAndWait(bed.env.client, input(b, { overrideRejection: true }), opts());
     expect(ok.approval?.status).toBe('approved');
-    expect(emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
   });
 
   it('waits for funds, then pays once after a top-up and the fundsAdded signal', async () => {
     const a = seedOne('0.50');
-    const handle = await payBonus(env.client, input(a), opts());
+    const handle = await payBonus(bed.env.client, input(a), opts());
     await waitFor(async () => (await handle.query(statusQuery)).state === 'waiting-for-funds');
-    expect(emu.ledger().bonuses).toHaveLength(0);
+    expect(bed.emu.ledger().bonuses).toHaveLength(0);
     const searched = (await handle.describe()).typedSearchAttributes.get(MTurkBonusState);
     expect(searched).toBe('waiting-for-funds');
-    emu.addBalance('5.00');
+    bed.emu.addBalance('5.00');
     await handle.signal('fundsAdded');
     const result = await handle.result();
     expect(result.bonus.status).toBe('paid');
-    expect(emu.ledger().bonuses).toHaveLength(1);
-    expect(emu.ledger().balance).toBe('4.30');
+    expect(bed.emu.ledger().bonuses).toHaveLength(1);
+    expect(bed.emu.ledger().balance).toBe('4.30');
     expect((await handle.query(statusQuery)).state).toBe('paid');
     expect(await searchStateUpserts(handle)).toEqual(['waiting-for-funds', 'paying', 'paid']);
   });
 
   it('fails a bad request before any MTurk call, as a non-retryable InvalidBonusRequest', async () => {
     const a = seedOne();
-    const handle = await env.client.workflow.start('approveAndBonus', {
-      taskQueue,
-      workflowId: `bad-${taskQueue}`,
+    const handle = await bed.env.client.workflow.start('approveAndBonus', {
+      taskQueue: bed.taskQueue,
+      workflowId: `bad-${bed.taskQueue}`,
       args: [input(a, { bonusAmount: '1.234' })],
     });
     const err = await handle.result().catch((e) => e);
@@ -238,7 +214,7 @@ describe('approveAndBonus', () => {
 });
 
 function totalRequests(): number {
-  return Object.values(emu.ledger().requests).reduce((a, b) => a + b, 0);
+  return Object.values(bed.emu.ledger().requests).reduce((a, b) => a + b, 0);
 }
 
 function rootFailure(err: unknown): ApplicationFailure | undefined {
