@@ -9,27 +9,14 @@ import {
   RejectAssignmentCommand,
   RequestError,
   SendBonusCommand,
-  type MTurkClient,
 } from '@aws-sdk/client-mturk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index';
-import { client, failure, UUID } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { failure, UUID, useEmulator } from './helpers';
 
-let emu: RunningEmulator;
-let mturk: MTurkClient;
-
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0 });
-  mturk = client(emu.url);
-});
-afterAll(async () => {
-  mturk.destroy();
-  await emu.stop();
-});
-beforeEach(() => emu.reset());
+const bed = useEmulator();
 
 function seedOne(status?: 'Submitted' | 'Approved' | 'Rejected') {
-  const r = emu.seed({
+  const r = bed.emu.seed({
     balance: '100.00',
     hits: [
       { title: 'Label cats', reward: '0.25', assignments: [{ workerId: 'AWORKERONE', status }] },
@@ -40,7 +27,7 @@ function seedOne(status?: 'Submitted' | 'Approved' | 'Rejected') {
 
 describe('round trips through @aws-sdk/client-mturk', () => {
   it('CreateHIT and GetHIT return a HIT with Date timestamps', async () => {
-    const created = await mturk.send(
+    const created = await bed.mturk.send(
       new CreateHITCommand({
         Title: 'Transcribe',
         Description: 'Transcribe a receipt',
@@ -64,13 +51,13 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(hit.CreationTime).toBeInstanceOf(Date);
     expect(hit.Expiration!.getTime() - hit.CreationTime!.getTime()).toBe(3600_000);
 
-    const got = await mturk.send(new GetHITCommand({ HITId: hit.HITId }));
+    const got = await bed.mturk.send(new GetHITCommand({ HITId: hit.HITId }));
     expect(got.HIT).toEqual(hit);
   });
 
   it('CreateHIT without required members is a ValidationException', async () => {
     const e = await failure(
-      mturk.send(new CreateHITCommand({ Title: 't', Description: 'd' } as never)),
+      bed.mturk.send(new CreateHITCommand({ Title: 't', Description: 'd' } as never)),
     );
     expect(e.name).toBe('ValidationException');
     expect(e.message).toMatch(/^3 validation errors detected: /);
@@ -79,7 +66,7 @@ describe('round trips through @aws-sdk/client-mturk', () => {
 
   it('GetAssignment returns the assignment and its HIT', async () => {
     const { hitId, assignmentId } = seedOne();
-    const r = await mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
+    const r = await bed.mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
     expect(r.Assignment).toMatchObject({
       AssignmentId: assignmentId,
       HITId: hitId,
@@ -92,7 +79,7 @@ describe('round trips through @aws-sdk/client-mturk', () => {
 
   it('unknown IDs are RequestErrors with an MTurk code and request ID', async () => {
     const e = await failure(
-      mturk.send(new GetAssignmentCommand({ AssignmentId: 'NOSUCHASSIGNMENT' })),
+      bed.mturk.send(new GetAssignmentCommand({ AssignmentId: 'NOSUCHASSIGNMENT' })),
     );
     expect(e).toBeInstanceOf(RequestError);
     expect(e.name).toBe('RequestError');
@@ -102,19 +89,19 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(e.$metadata!.requestId).toMatch(UUID);
     expect(e.$fault).toBe('client');
 
-    const h = await failure(mturk.send(new GetHITCommand({ HITId: 'NOSUCHHIT' })));
+    const h = await failure(bed.mturk.send(new GetHITCommand({ HITId: 'NOSUCHHIT' })));
     expect(h.name).toBe('RequestError');
     expect(h.TurkErrorCode).toBe('AWS.MechanicalTurk.HITDoesNotExist');
   });
 
   it('ApproveAssignment, then again: InvalidAssignmentState with the real message', async () => {
     const { assignmentId } = seedOne();
-    const ok = await mturk.send(
+    const ok = await bed.mturk.send(
       new ApproveAssignmentCommand({ AssignmentId: assignmentId, RequesterFeedback: 'Thanks' }),
     );
     expect(ok.$metadata.httpStatusCode).toBe(200);
     const e = await failure(
-      mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
+      bed.mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
     );
     expect(e).toBeInstanceOf(RequestError);
     expect(e.message).toMatch(
@@ -123,28 +110,28 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(e.TurkErrorCode).toBe('AWS.MechanicalTurk.InvalidAssignmentState');
     expect(e.$metadata!.httpStatusCode).toBe(400);
 
-    const a = await mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
+    const a = await bed.mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
     expect(a.Assignment!.AssignmentStatus).toBe('Approved');
     expect(a.Assignment!.ApprovalTime).toBeInstanceOf(Date);
     expect(a.Assignment!.RequesterFeedback).toBe('Thanks');
-    expect(emu.ledger().approvals).toHaveLength(1);
+    expect(bed.emu.ledger().approvals).toHaveLength(1);
   });
 
   it('RejectAssignment needs feedback, rejects once, and OverrideRejection approves it', async () => {
     const { assignmentId } = seedOne();
     const v = await failure(
-      mturk.send(new RejectAssignmentCommand({ AssignmentId: assignmentId } as never)),
+      bed.mturk.send(new RejectAssignmentCommand({ AssignmentId: assignmentId } as never)),
     );
     expect(v.name).toBe('ValidationException');
 
-    await mturk.send(
+    await bed.mturk.send(
       new RejectAssignmentCommand({
         AssignmentId: assignmentId,
         RequesterFeedback: 'Empty answer',
       }),
     );
     const again = await failure(
-      mturk.send(
+      bed.mturk.send(
         new RejectAssignmentCommand({ AssignmentId: assignmentId, RequesterFeedback: 'x' }),
       ),
     );
@@ -152,25 +139,25 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(again.message).toMatch(/^This operation can be called with a status of: Submitted/);
 
     const plain = await failure(
-      mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
+      bed.mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
     );
     expect(plain.TurkErrorCode).toBe('AWS.MechanicalTurk.InvalidAssignmentState');
 
-    await mturk.send(
+    await bed.mturk.send(
       new ApproveAssignmentCommand({ AssignmentId: assignmentId, OverrideRejection: true }),
     );
-    const a = await mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
+    const a = await bed.mturk.send(new GetAssignmentCommand({ AssignmentId: assignmentId }));
     expect(a.Assignment!.AssignmentStatus).toBe('Approved');
-    const l = emu.ledger();
+    const l = bed.emu.ledger();
     expect(l.rejections).toHaveLength(1);
     expect(l.approvals[0]).toMatchObject({ assignmentId, override: true });
   });
 
   it('OverrideRejection only works within 30 days of submission', async () => {
     const { assignmentId } = seedOne('Rejected');
-    emu.advanceClock(31 * 24 * 3600_000);
+    bed.emu.advanceClock(31 * 24 * 3600_000);
     const e = await failure(
-      mturk.send(
+      bed.mturk.send(
         new ApproveAssignmentCommand({ AssignmentId: assignmentId, OverrideRejection: true }),
       ),
     );
@@ -182,14 +169,14 @@ describe('round trips through @aws-sdk/client-mturk', () => {
       workerId: `AWORKER${i}`,
       status: (i % 3 === 0 ? 'Approved' : 'Submitted') as 'Approved' | 'Submitted',
     }));
-    const seeded = emu.seed({ hits: [{ assignments }] });
+    const seeded = bed.emu.seed({ hits: [{ assignments }] });
     const hitId = seeded.hits[0]!.hitId;
 
     const seen: string[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await mturk.send(
+      const page = await bed.mturk.send(
         new ListAssignmentsForHITCommand({ HITId: hitId, MaxResults: 2, NextToken: token }),
       );
       expect(page.NumResults).toBe(page.Assignments!.length);
@@ -200,7 +187,7 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(pages).toBe(4);
     expect(seen).toEqual(assignments.map((a) => a.workerId));
 
-    const approved = await mturk.send(
+    const approved = await bed.mturk.send(
       new ListAssignmentsForHITCommand({ HITId: hitId, AssignmentStatuses: ['Approved'] }),
     );
     expect(approved.Assignments!.map((a) => a.WorkerId)).toEqual([
@@ -211,19 +198,19 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     expect(approved.NextToken).toBeUndefined();
 
     const big = await failure(
-      mturk.send(new ListAssignmentsForHITCommand({ HITId: hitId, MaxResults: 101 })),
+      bed.mturk.send(new ListAssignmentsForHITCommand({ HITId: hitId, MaxResults: 101 })),
     );
     expect(big.name).toBe('ValidationException');
   });
 
   it('ListBonusPayments by HIT or assignment (exactly one), paginated', async () => {
-    const seeded = emu.seed({
+    const seeded = bed.emu.seed({
       balance: '100.00',
       hits: [{ assignments: [{ workerId: 'AW1' }, { workerId: 'AW2' }] }],
     });
     const [a1, a2] = seeded.hits[0]!.assignments;
     for (let i = 0; i < 3; i++) {
-      await mturk.send(
+      await bed.mturk.send(
         new SendBonusCommand({
           WorkerId: 'AW1',
           AssignmentId: a1!.assignmentId,
@@ -232,7 +219,7 @@ describe('round trips through @aws-sdk/client-mturk', () => {
         }),
       );
     }
-    await mturk.send(
+    await bed.mturk.send(
       new SendBonusCommand({
         WorkerId: 'AW2',
         AssignmentId: a2!.assignmentId,
@@ -241,7 +228,9 @@ describe('round trips through @aws-sdk/client-mturk', () => {
       }),
     );
 
-    const byA = await mturk.send(new ListBonusPaymentsCommand({ AssignmentId: a1!.assignmentId }));
+    const byA = await bed.mturk.send(
+      new ListBonusPaymentsCommand({ AssignmentId: a1!.assignmentId }),
+    );
     expect(byA.NumResults).toBe(3);
     expect(byA.BonusPayments![0]).toMatchObject({
       WorkerId: 'AW1',
@@ -254,7 +243,7 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     const amounts: string[] = [];
     let token: string | undefined;
     do {
-      const page = await mturk.send(
+      const page = await bed.mturk.send(
         new ListBonusPaymentsCommand({
           HITId: seeded.hits[0]!.hitId,
           MaxResults: 3,
@@ -266,10 +255,10 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     } while (token);
     expect(amounts).toEqual(['1.00', '1.01', '1.02', '2.00']);
 
-    const neither = await failure(mturk.send(new ListBonusPaymentsCommand({})));
+    const neither = await failure(bed.mturk.send(new ListBonusPaymentsCommand({})));
     expect(neither.name).toBe('RequestError');
     const both = await failure(
-      mturk.send(
+      bed.mturk.send(
         new ListBonusPaymentsCommand({
           HITId: seeded.hits[0]!.hitId,
           AssignmentId: a1!.assignmentId,
@@ -278,34 +267,40 @@ describe('round trips through @aws-sdk/client-mturk', () => {
     );
     expect(both.name).toBe('RequestError');
     const zero = await failure(
-      mturk.send(new ListBonusPaymentsCommand({ AssignmentId: a1!.assignmentId, MaxResults: 0 })),
+      bed.mturk.send(
+        new ListBonusPaymentsCommand({ AssignmentId: a1!.assignmentId, MaxResults: 0 }),
+      ),
     );
     expect(zero.name).toBe('ValidationException');
   });
 
   it('GetAccountBalance returns dollar strings', async () => {
-    emu.setBalance('12.5');
-    const r = await mturk.send(new GetAccountBalanceCommand({}));
+    bed.emu.setBalance('12.5');
+    const r = await bed.mturk.send(new GetAccountBalanceCommand({}));
     expect(r.AvailableBalance).toBe('12.50');
     expect(r.OnHoldBalance).toBe('0.00');
-    emu.addBalance('0.05');
-    expect((await mturk.send(new GetAccountBalanceCommand({}))).AvailableBalance).toBe('12.55');
+    bed.emu.addBalance('0.05');
+    expect((await bed.mturk.send(new GetAccountBalanceCommand({}))).AvailableBalance).toBe('12.55');
   });
 
   it('assignments are auto-approved once AutoApprovalTime passes', async () => {
     const { assignmentId } = seedOne();
-    emu.advanceClock(3 * 24 * 3600_000 + 1);
+    bed.emu.advanceClock(3 * 24 * 3600_000 + 1);
     const e = await failure(
-      mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
+      bed.mturk.send(new ApproveAssignmentCommand({ AssignmentId: assignmentId })),
     );
     expect(e.TurkErrorCode).toBe('AWS.MechanicalTurk.InvalidAssignmentState');
-    expect(emu.ledger().approvals[0]).toMatchObject({ assignmentId, auto: true, requestId: null });
+    expect(bed.emu.ledger().approvals[0]).toMatchObject({
+      assignmentId,
+      auto: true,
+      requestId: null,
+    });
   });
 
   it('counts every request per operation, failed ones included', async () => {
-    await failure(mturk.send(new GetAssignmentCommand({ AssignmentId: 'NOPE' })));
-    await mturk.send(new GetAccountBalanceCommand({}));
-    const l = emu.ledger();
+    await failure(bed.mturk.send(new GetAssignmentCommand({ AssignmentId: 'NOPE' })));
+    await bed.mturk.send(new GetAccountBalanceCommand({}));
+    const l = bed.emu.ledger();
     expect(l.requests.GetAssignment).toBe(1);
     expect(l.requests.GetAccountBalance).toBe(1);
     expect(l.requests.SendBonus).toBe(0);

@@ -1,28 +1,11 @@
-import {
-  GetAccountBalanceCommand,
-  SendBonusCommand,
-  ServiceFault,
-  type MTurkClient,
-} from '@aws-sdk/client-mturk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index';
+import { GetAccountBalanceCommand, SendBonusCommand, ServiceFault } from '@aws-sdk/client-mturk';
+import { describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../src/emulator/faults';
-import { client, failure, UUID } from './helpers';
+import { client, failure, UUID, useEmulator } from './helpers';
 
-let emu: RunningEmulator;
-let mturk: MTurkClient;
 let assignmentId = '';
 
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0 });
-  mturk = client(emu.url);
-});
-afterAll(async () => {
-  mturk.destroy();
-  await emu.stop();
-});
-beforeEach(() => {
-  emu.reset();
+const bed = useEmulator((emu) => {
   const r = emu.seed({
     balance: '100.00',
     hits: [{ assignments: [{ workerId: 'AFAULTWORKER' }] }],
@@ -31,7 +14,7 @@ beforeEach(() => {
 });
 
 const bonus = (token?: string) =>
-  mturk.send(
+  bed.mturk.send(
     new SendBonusCommand({
       WorkerId: 'AFAULTWORKER',
       AssignmentId: assignmentId,
@@ -45,7 +28,7 @@ async function outcomes(n: number): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     try {
-      await mturk.send(new GetAccountBalanceCommand({}));
+      await bed.mturk.send(new GetAccountBalanceCommand({}));
       out.push('ok');
     } catch (e) {
       out.push((e as Error).name);
@@ -56,7 +39,7 @@ async function outcomes(n: number): Promise<string[]> {
 
 describe('fault injection', () => {
   it('ServiceFault reaches the SDK as a typed 500 and changes nothing', async () => {
-    emu.setFaults({ operations: { SendBonus: { serviceFaultRate: 1 } } });
+    bed.emu.setFaults({ operations: { SendBonus: { serviceFaultRate: 1 } } });
     const e = await failure(bonus());
     expect(e).toBeInstanceOf(ServiceFault);
     expect(e.name).toBe('ServiceFault');
@@ -64,44 +47,44 @@ describe('fault injection', () => {
     expect(e.$metadata!.httpStatusCode).toBe(500);
     expect(e.$metadata!.requestId).toMatch(UUID);
     expect(e.TurkErrorCode).toBeTruthy();
-    const l = emu.ledger();
+    const l = bed.emu.ledger();
     expect(l.bonuses).toEqual([]);
     expect(l.faults).toEqual({ serviceFault: 1, throttle: 0, dropAfterCommit: 0 });
     expect(l.requests.SendBonus).toBe(1);
   });
 
   it('throttling surfaces as ThrottlingException, which the SDK retries as throttling', async () => {
-    emu.setFaults({ operations: { GetAccountBalance: { throttleRate: 1 } } });
-    const e = await failure(mturk.send(new GetAccountBalanceCommand({})));
+    bed.emu.setFaults({ operations: { GetAccountBalance: { throttleRate: 1 } } });
+    const e = await failure(bed.mturk.send(new GetAccountBalanceCommand({})));
     expect(e.name).toBe('ThrottlingException');
     expect(e.message).toBe('Rate exceeded');
     expect(e.$metadata!.httpStatusCode).toBe(400);
 
-    const retrying = client(emu.url, 2);
+    const retrying = client(bed.emu.url, 2);
     const r = await failure(retrying.send(new GetAccountBalanceCommand({})));
     retrying.destroy();
     expect(r.name).toBe('ThrottlingException');
     expect(r.$metadata!.attempts).toBe(2);
-    expect(emu.ledger().faults.throttle).toBe(3);
+    expect(bed.emu.ledger().faults.throttle).toBe(3);
   });
 
   it('commit-then-drop applies the write once while the client sees a network error', async () => {
-    emu.setFaults({ operations: { SendBonus: { dropAfterCommitRate: 1 } } });
+    bed.emu.setFaults({ operations: { SendBonus: { dropAfterCommitRate: 1 } } });
     const e = await failure(bonus('drop-1'));
     expect(['RequestError', 'ServiceFault', 'ThrottlingException']).not.toContain(e.name);
     expect(e.$metadata?.httpStatusCode).toBeUndefined();
-    let l = emu.ledger();
+    let l = bed.emu.ledger();
     expect(l.bonuses).toHaveLength(1);
     expect(l.balance).toBe('98.80');
     expect(l.faults.dropAfterCommit).toBe(1);
 
-    emu.setFaults({});
+    bed.emu.setFaults({});
     // A retry with the same token is recognised; one without a token pays twice.
     const dup = await failure(bonus('drop-1'));
     expect(dup.TurkErrorCode).toBe('AWS.MechanicalTurk.DuplicateRequest');
     expect(dup.message).toContain(l.bonuses[0]!.requestId);
     await bonus();
-    l = emu.ledger();
+    l = bed.emu.ledger();
     expect(l.bonuses).toHaveLength(2);
     expect(l.balance).toBe('97.60');
   });
@@ -111,19 +94,19 @@ describe('fault injection', () => {
       seed: 42,
       operations: { GetAccountBalance: { serviceFaultRate: 0.3, throttleRate: 0.2 } },
     };
-    emu.setFaults(cfg);
+    bed.emu.setFaults(cfg);
     const first = await outcomes(40);
-    emu.setFaults(cfg);
+    bed.emu.setFaults(cfg);
     const second = await outcomes(40);
     expect(second).toEqual(first);
     expect(first).toContain('ok');
     expect(first).toContain('ServiceFault');
     expect(first).toContain('ThrottlingException');
-    const faults = emu.ledger().faults;
+    const faults = bed.emu.ledger().faults;
     expect(faults.serviceFault).toBe(2 * first.filter((o) => o === 'ServiceFault').length);
     expect(faults.throttle).toBe(2 * first.filter((o) => o === 'ThrottlingException').length);
 
-    emu.setFaults({ ...cfg, seed: 7 });
+    bed.emu.setFaults({ ...cfg, seed: 7 });
     expect(await outcomes(40)).not.toEqual(first);
   });
 
@@ -145,13 +128,13 @@ describe('fault injection', () => {
   });
 
   it('injects latency (number or [min, max]) and clears with an empty config', async () => {
-    emu.setFaults({ operations: { GetAccountBalance: { latencyMs: [150, 160] } } });
+    bed.emu.setFaults({ operations: { GetAccountBalance: { latencyMs: [150, 160] } } });
     let t = performance.now();
-    await mturk.send(new GetAccountBalanceCommand({}));
+    await bed.mturk.send(new GetAccountBalanceCommand({}));
     expect(performance.now() - t).toBeGreaterThanOrEqual(145);
-    emu.setFaults({});
+    bed.emu.setFaults({});
     t = performance.now();
-    await mturk.send(new GetAccountBalanceCommand({}));
+    await bed.mturk.send(new GetAccountBalanceCommand({}));
     expect(performance.now() - t).toBeLessThan(145);
   });
 });

@@ -1,24 +1,13 @@
 import { request } from 'node:http';
-import { GetAccountBalanceCommand, type MTurkClient } from '@aws-sdk/client-mturk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Ledger, type RunningEmulator } from '../../src/emulator/index';
-import { client, UUID } from './helpers';
+import { GetAccountBalanceCommand } from '@aws-sdk/client-mturk';
+import { describe, expect, it } from 'vitest';
+import { startEmulator, type Ledger } from '../../src/emulator/index';
+import { UUID, useEmulator } from './helpers';
 
-let emu: RunningEmulator;
-let mturk: MTurkClient;
-
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0 });
-  mturk = client(emu.url);
-});
-afterAll(async () => {
-  mturk.destroy();
-  await emu.stop();
-});
-beforeEach(() => emu.reset());
+const bed = useEmulator();
 
 async function admin(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const res = await fetch(`${emu.url}/_emulator/${path}`, {
+  const res = await fetch(`${bed.emu.url}/_emulator/${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -27,7 +16,7 @@ async function admin(method: 'GET' | 'POST', path: string, body?: unknown) {
 }
 
 async function api(body: string | Buffer, headers: Record<string, string>) {
-  const res = await fetch(emu.url + '/', { method: 'POST', headers, body });
+  const res = await fetch(bed.emu.url + '/', { method: 'POST', headers, body });
   return {
     status: res.status,
     requestId: res.headers.get('x-amzn-requestid'),
@@ -39,7 +28,7 @@ const JSON11 = 'application/x-amz-json-1.1';
 const target = (op: string) => `MTurkRequesterServiceV20170117.${op}`;
 
 async function stillServes() {
-  const r = await mturk.send(new GetAccountBalanceCommand({}));
+  const r = await bed.mturk.send(new GetAccountBalanceCommand({}));
   expect(r.$metadata.httpStatusCode).toBe(200);
 }
 
@@ -154,7 +143,7 @@ describe('admin HTTP API', () => {
     const after = (await admin('POST', 'clock', { advanceMs: 3_600_000 })).body.nowMs as number;
     expect(after - before).toBeGreaterThanOrEqual(3_600_000);
     expect((await admin('POST', 'clock', { advanceMs: -1 })).status).toBe(400);
-    emu.configure({
+    bed.emu.configure({
       tokenTtlMs: 24 * 3600_000,
       consumeTokenOnFailure: false,
       feeRounding: 'half-up',
@@ -165,7 +154,7 @@ describe('admin HTTP API', () => {
 
   it('unknown admin routes are 404 and bad JSON is 400', async () => {
     expect((await admin('GET', 'nope')).status).toBe(404);
-    const res = await fetch(`${emu.url}/_emulator/seed`, { method: 'POST', body: '{nope' });
+    const res = await fetch(`${bed.emu.url}/_emulator/seed`, { method: 'POST', body: '{nope' });
     expect(res.status).toBe(400);
   });
 });
@@ -192,7 +181,7 @@ describe('robustness of the MTurk endpoint', () => {
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.__type).toBe('UnknownOperationException');
-    expect(emu.ledger().requests.DeleteEverything).toBe(1);
+    expect(bed.emu.ledger().requests.DeleteEverything).toBe(1);
     await stillServes();
   });
 
@@ -227,7 +216,7 @@ describe('robustness of the MTurk endpoint', () => {
 
   it('a client that disconnects mid-body does not hurt the server', async () => {
     await new Promise<void>((resolve) => {
-      const req = request(emu.url, {
+      const req = request(bed.emu.url, {
         method: 'POST',
         headers: { 'content-type': JSON11, 'content-length': '1000' },
       });
@@ -241,7 +230,7 @@ describe('robustness of the MTurk endpoint', () => {
   });
 
   it('GET / is a clean 404', async () => {
-    const res = await fetch(emu.url + '/');
+    const res = await fetch(bed.emu.url + '/');
     expect(res.status).toBe(404);
     await res.text();
   });

@@ -2,40 +2,25 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  GetAccountBalanceCommand,
-  SendBonusCommand,
-  type MTurkClient,
-} from '@aws-sdk/client-mturk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index';
-import { client, failure } from './helpers';
+import { GetAccountBalanceCommand, SendBonusCommand } from '@aws-sdk/client-mturk';
+import { describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/index';
+import { client, failure, useEmulator } from './helpers';
 
 // A rate so low that no token comes back while a test runs: the tests count, never time.
 const NEVER = 0.0001;
 
-let emu: RunningEmulator;
-let mturk: MTurkClient;
 let assignmentId = '';
 
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0 });
-  mturk = client(emu.url);
-});
-afterAll(async () => {
-  mturk.destroy();
-  await emu.stop();
-});
-beforeEach(() => {
+const bed = useEmulator((emu) => {
   emu.configure({ rateLimit: null });
-  emu.reset();
   const r = emu.seed({ balance: '100.00', hits: [{ assignments: [{ workerId: 'ARATEWORKER' }] }] });
   assignmentId = r.hits[0]!.assignments[0]!.assignmentId;
 });
 
-const balance = () => mturk.send(new GetAccountBalanceCommand({}));
+const balance = () => bed.mturk.send(new GetAccountBalanceCommand({}));
 const bonus = (token: string) =>
-  mturk.send(
+  bed.mturk.send(
     new SendBonusCommand({
       WorkerId: 'ARATEWORKER',
       AssignmentId: assignmentId,
@@ -47,14 +32,14 @@ const bonus = (token: string) =>
 
 describe('account-wide rate limit', () => {
   it('answers calls over the burst ThrottlingException "Rate exceeded", as MTurk does', async () => {
-    emu.configure({ rateLimit: { rate: NEVER, burst: 2 } });
+    bed.emu.configure({ rateLimit: { rate: NEVER, burst: 2 } });
     await balance();
     await balance();
     const e = await failure(balance());
     expect(e.name).toBe('ThrottlingException');
     expect(e.message).toBe('Rate exceeded');
     expect(e.$metadata!.httpStatusCode).toBe(400);
-    const l = emu.ledger();
+    const l = bed.emu.ledger();
     expect(l.requests.GetAccountBalance).toBe(3);
     expect(l.rateLimited.GetAccountBalance).toBe(1);
     // Not an injected fault: those counters stay apart.
@@ -62,56 +47,56 @@ describe('account-wide rate limit', () => {
   });
 
   it('a refused SendBonus does nothing: no bonus, no charge, its token not used', async () => {
-    emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
+    bed.emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
     await balance(); // the one token
     const e = await failure(bonus('tok-refused'));
     expect(e.name).toBe('ThrottlingException');
-    let l = emu.ledger();
+    let l = bed.emu.ledger();
     expect(l.bonuses).toEqual([]);
     expect(l.balance).toBe('100.00');
     expect(l.rateLimited.SendBonus).toBe(1);
     // The same token pays once the limit allows it: the refused call did not consume it.
-    emu.configure({ rateLimit: null });
+    bed.emu.configure({ rateLimit: null });
     await bonus('tok-refused');
-    l = emu.ledger();
+    l = bed.emu.ledger();
     expect(l.bonuses).toHaveLength(1);
     expect(l.balance).toBe('98.80');
   });
 
   it('refills on real time only: advancing the MTurk clock by a day gives no token', async () => {
-    emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
+    bed.emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
     await balance();
-    emu.advanceClock(24 * 3600_000);
+    bed.emu.advanceClock(24 * 3600_000);
     expect((await failure(balance())).name).toBe('ThrottlingException');
   });
 
   it('per-operation limits apply on top of the account limit', async () => {
-    emu.configure({
+    bed.emu.configure({
       rateLimit: { rate: 1000, burst: 1000, operations: { SendBonus: { rate: NEVER, burst: 1 } } },
     });
     await bonus('tok-1');
     expect((await failure(bonus('tok-2'))).name).toBe('ThrottlingException');
     await balance();
     await balance();
-    const l = emu.ledger();
+    const l = bed.emu.ledger();
     expect(l.bonuses).toHaveLength(1);
     expect(l.rateLimited).toMatchObject({ SendBonus: 1, GetAccountBalance: 0 });
   });
 
   it('reset fills the buckets again and zeroes the counter; the limit is kept', async () => {
-    emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
+    bed.emu.configure({ rateLimit: { rate: NEVER, burst: 1 } });
     await balance();
     await failure(balance());
-    emu.reset();
-    expect(emu.ledger().rateLimited.GetAccountBalance).toBe(0);
+    bed.emu.reset();
+    expect(bed.emu.ledger().rateLimited.GetAccountBalance).toBe(0);
     await balance();
     expect((await failure(balance())).name).toBe('ThrottlingException');
-    expect(emu.config().rateLimit).toEqual({ rate: NEVER, burst: 1 });
+    expect(bed.emu.config().rateLimit).toEqual({ rate: NEVER, burst: 1 });
   });
 
   it('is set over the admin API, burst defaulting to 2 x rate; bad values are refused', async () => {
     const post = async (body: unknown) => {
-      const res = await fetch(`${emu.url}/_emulator/config`, {
+      const res = await fetch(`${bed.emu.url}/_emulator/config`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -127,7 +112,10 @@ describe('account-wide rate limit', () => {
       expect(String(r.body.error)).toMatch(/rateLimit/);
     }
     // A refused change changes nothing, not even the other fields of the same request.
-    expect(emu.config()).toMatchObject({ rateLimit: { rate: 5, burst: 10 }, tokenTtlMs: 86400000 });
+    expect(bed.emu.config()).toMatchObject({
+      rateLimit: { rate: 5, burst: 10 },
+      tokenTtlMs: 86400000,
+    });
     expect((await post({ rateLimit: null })).body.rateLimit).toBeNull();
   });
 
