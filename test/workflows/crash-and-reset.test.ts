@@ -64,7 +64,11 @@ describe('approveAndBonus across crashes and resets', () => {
   it('pays once when the worker is killed while sendBonus is in flight', async () => {
     const taskQueue = uniqueTaskQueue('crash');
     const a = seedOne('AWORKERCRASH01');
-    // SendBonus takes 2 s to answer, so the kill lands while the call is in flight.
+    // SendBonus takes 2 s to answer, so the kill lands while the call is in flight. The retry
+    // comes when the killed attempt's start-to-close timeout (10 s) ends, well after that call
+    // committed even on a loaded machine. (With 4 s, a slow lookup before the call once let the
+    // retry run first: it paid under the same token, the delayed call was refused as a duplicate,
+    // one bonus, but reported `paid`.)
     emu.setFaults({ seed: 1, operations: { SendBonus: { latencyMs: 2000 } } });
     const before = emu.ledger().requests.SendBonus ?? 0;
 
@@ -75,7 +79,7 @@ describe('approveAndBonus across crashes and resets', () => {
       { ...a, bonusAmount: '3.00', reason: 'crash test' },
       {
         taskQueue,
-        workflowOptions: { activityStartToCloseTimeout: '4s', retryInitialInterval: '100ms' },
+        workflowOptions: { activityStartToCloseTimeout: '10s', retryInitialInterval: '100ms' },
       },
     );
     await waitFor(() => (emu.ledger().requests.SendBonus ?? 0) > before);
